@@ -1,0 +1,14 @@
+"""mmregion: an MMDetection 3.x plugin for region-language and real-time
+instance-segmentation models.
+
+Importing the package registers its modules into mmdet's registries (configs
+do it with ``custom_imports = dict(imports=['mmregion'])``) and installs the
+compatibility fixes of :mod:`mmregion.compat`.
+"""
+from . import compat
+
+compat.apply()
+
+from . import datasets, engine, models  # noqa: E402,F401
+
+__version__ = '0.1.0'

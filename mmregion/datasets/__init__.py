@@ -1,0 +1,6 @@
+from .synthetic_shapes import SyntheticShapesDataset
+from .validated_coco import ValidatedCocoDataset, segmentation_problem
+
+__all__ = [
+    'ValidatedCocoDataset', 'SyntheticShapesDataset', 'segmentation_problem'
+]

@@ -1,0 +1,3 @@
+from .resnet_se import ResNetSE
+
+__all__ = ['ResNetSE']

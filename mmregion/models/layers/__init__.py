@@ -1,0 +1,3 @@
+from .se_plugin import SEPlugin
+
+__all__ = ['SEPlugin']

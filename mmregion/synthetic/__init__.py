@@ -1,0 +1,8 @@
+from .shapes import (BASE_CLASSES, NOVEL_CLASSES, SHAPE_CLASSES, ShapesConfig,
+                     class_split, draw_image, generate_shapes_dataset,
+                     generate_split)
+
+__all__ = [
+    'SHAPE_CLASSES', 'BASE_CLASSES', 'NOVEL_CLASSES', 'ShapesConfig',
+    'class_split', 'draw_image', 'generate_split', 'generate_shapes_dataset'
+]

@@ -1,0 +1,3 @@
+from .config_check import RUNNER_KEYS, check_config_keys
+
+__all__ = ['RUNNER_KEYS', 'check_config_keys']

@@ -1,0 +1,97 @@
+import hashlib
+import json
+import os.path as osp
+
+import numpy as np
+import pycocotools.mask as mask_utils
+import pytest
+from pycocotools.coco import COCO
+
+from mmregion.synthetic import (BASE_CLASSES, NOVEL_CLASSES, SHAPE_CLASSES,
+                                ShapesConfig, class_split, draw_image,
+                                generate_shapes_dataset)
+
+
+def _digest(root):
+    h = hashlib.sha256()
+    for name in ('annotations/instances_train.json',
+                 'annotations/captions_train.json', 'train/000003.png'):
+        with open(osp.join(root, name), 'rb') as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+def test_same_seed_same_bytes(tmp_path):
+    cfg = ShapesConfig(img_size=(64, 64))
+    a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
+    generate_shapes_dataset(str(a), dict(train=5), seed=3, cfg=cfg)
+    generate_shapes_dataset(str(b), dict(train=5), seed=3, cfg=cfg)
+    generate_shapes_dataset(str(c), dict(train=5), seed=4, cfg=cfg)
+    assert _digest(a) == _digest(b)
+    assert _digest(a) != _digest(c)
+
+
+def test_classes_and_split():
+    assert len(SHAPE_CLASSES) >= 6
+    assert set(BASE_CLASSES) | set(NOVEL_CLASSES) == set(SHAPE_CLASSES)
+    assert not set(BASE_CLASSES) & set(NOVEL_CLASSES)
+    split = class_split()
+    assert [SHAPE_CLASSES[i] for i in split['novel']] == list(NOVEL_CLASSES)
+    assert len(split['base']) == len(BASE_CLASSES)
+
+
+def test_coco_files_are_consistent(shapes_root):
+    meta = json.load(open(osp.join(shapes_root, 'meta.json')))
+    assert meta['classes'] == list(SHAPE_CLASSES)
+    assert meta['novel_classes'] == list(NOVEL_CLASSES)
+    coco = COCO(osp.join(shapes_root, 'annotations/instances_train.json'))
+    assert len(coco.getImgIds()) == 16
+    cats = {c['name']: c['split'] for c in coco.loadCats(coco.getCatIds())}
+    assert cats['heart'] == 'novel' and cats['circle'] == 'base'
+    n_anns = 0
+    for ann in coco.loadAnns(coco.getAnnIds()):
+        n_anns += 1
+        m = coco.annToMask(ann)
+        ys, xs = np.nonzero(m)
+        x, y, w, h = ann['bbox']
+        # The polygon mask lies in (one pixel around) its box.
+        assert xs.min() >= x - 1 and xs.max() <= x + w
+        assert ys.min() >= y - 1 and ys.max() <= y + h
+        assert abs(m.sum() - ann['area']) <= 0.2 * ann['area'] + 10
+    assert n_anns >= 16
+
+
+def test_captions_name_every_object(shapes_root):
+    inst = json.load(
+        open(osp.join(shapes_root, 'annotations/instances_train.json')))
+    caps = json.load(
+        open(osp.join(shapes_root, 'annotations/captions_train.json')))
+    names = {c['id']: c['name'] for c in inst['categories']}
+    by_image = {}
+    for a in caps['annotations']:
+        by_image.setdefault(a['image_id'], []).append(a['caption'])
+    assert set(by_image) == {i['id'] for i in inst['images']}
+    for ann in inst['annotations']:
+        for caption in by_image[ann['image_id']]:
+            assert names[ann['category_id']] in caption
+
+
+def test_draw_image_masks_do_not_overlap():
+    rng = np.random.default_rng(0)
+    img, instances = draw_image(rng, ShapesConfig(img_size=(80, 120)))
+    assert img.shape == (80, 120, 3) and img.dtype == np.uint8
+    assert 1 <= len(instances) <= 5
+    total = np.zeros((80, 120), int)
+    for inst in instances:
+        total += inst['mask']
+        rle = mask_utils.frPyObjects(inst['polygons'], 80, 120)
+        poly_mask = mask_utils.decode(mask_utils.merge(rle))
+        inter = np.logical_and(poly_mask, inst['mask']).sum()
+        union = np.logical_or(poly_mask, inst['mask']).sum()
+        assert inter / union >= 0.9
+    assert total.max() == 1
+
+
+def test_bad_split_size(tmp_path):
+    with pytest.raises(ValueError, match="split 'val' must be > 0"):
+        generate_shapes_dataset(str(tmp_path), dict(train=2, val=0))
