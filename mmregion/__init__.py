@@ -6,8 +6,10 @@ do it with ``custom_imports = dict(imports=['mmregion'])``) and installs the
 compatibility fixes of :mod:`mmregion.compat`.
 """
 from . import compat
+from .data import register_clip_configs
 
 compat.apply()
+register_clip_configs()
 
 from . import datasets, engine, models  # noqa: E402,F401
 
