@@ -11,6 +11,6 @@ from .data import register_clip_configs
 compat.apply()
 register_clip_configs()
 
-from . import datasets, engine, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 
 __version__ = '0.1.0'

@@ -1,0 +1,3 @@
+from .ovd_metric import OVDMetric
+
+__all__ = ['OVDMetric']
