@@ -1,6 +1,6 @@
 """A COCO dataset that checks its annotation file while loading it."""
 import os.path as osp
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
@@ -59,13 +59,34 @@ class ValidatedCocoDataset(CocoDataset):
     A corrupt image file is reported when it is loaded, by mmcv's
     ``LoadImageFromFile`` ("failed to load image: PATH").
 
+    Subclasses may name groups of their classes in ``CLASS_GROUPS`` (e.g.
+    the base and novel classes of an open-vocabulary split); ``class_group``
+    then selects one as ``metainfo['classes']``, so configs need not list
+    class names.
+
     Args:
         check_image_files (bool): Whether to check that image files exist.
             Defaults to True.
+        class_group (str, optional): A key of ``CLASS_GROUPS``. Defaults to
+            None (the classes of ``metainfo`` or ``METAINFO``).
         **kwargs: Arguments of :class:`mmdet.datasets.CocoDataset`.
     """
+    CLASS_GROUPS: Dict[str, Tuple[str, ...]] = {}
 
-    def __init__(self, *args, check_image_files: bool = True, **kwargs):
+    def __init__(self,
+                 *args,
+                 check_image_files: bool = True,
+                 class_group: Optional[str] = None,
+                 **kwargs):
+        if class_group is not None:
+            if class_group not in self.CLASS_GROUPS:
+                raise ValueError(
+                    f'{type(self).__name__}: unknown class_group '
+                    f'{class_group!r}; expected one of '
+                    f'{sorted(self.CLASS_GROUPS)}')
+            kwargs['metainfo'] = dict(
+                kwargs.get('metainfo') or {},
+                classes=self.CLASS_GROUPS[class_group])
         self.check_image_files = check_image_files
         self._missing_images: List[str] = []
         super().__init__(*args, **kwargs)

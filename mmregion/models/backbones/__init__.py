@@ -1,3 +1,9 @@
+from .clip_resnet import (CLIP_PIXEL_MEAN, CLIP_PIXEL_STD,
+                          CLIP_RESNET_VARIANTS, CLIPResNet, CLIPResNetVariant,
+                          load_clip_visual_state_dict)
 from .resnet_se import ResNetSE
 
-__all__ = ['ResNetSE']
+__all__ = [
+    'ResNetSE', 'CLIPResNet', 'CLIPResNetVariant', 'CLIP_RESNET_VARIANTS',
+    'CLIP_PIXEL_MEAN', 'CLIP_PIXEL_STD', 'load_clip_visual_state_dict'
+]

@@ -1,0 +1,30 @@
+# RegionCLIP RN50-C4 fine-tuned for COCO open-vocabulary detection:
+# 48 base classes in training, 65 (base + novel) at test time; proposals from
+# the frozen offline RPN; focal-scaled CE (gamma 0.5, background weight 0.2);
+# SGD, batch 16, lr 0.002, 1x schedule.
+#
+# The backbone starts from a RegionCLIP-pretrained (or OpenAI CLIP) RN50:
+#   --cfg-options model.backbone.checkpoint=checkpoints/regionclip/regionclip_pretrained-cc_rn50_mmregion.pth
+# Text embeddings: the official files, or made with
+#   python tools/misc/extract_text_embeddings.py --model RN50 \
+#       --checkpoint checkpoints/clip/RN50.pt --dataset-config THIS_CONFIG ...
+_base_ = [
+    './_base_/regionclip_rn50_c4.py', '../_base_/datasets/coco_ovd.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py'
+]
+emb_dir = 'checkpoints/regionclip/concept_emb/'
+model = dict(
+    offline_rpn=dict(
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/regionclip/rpn_lvis_866_mmregion.pth')),
+    roi_head=dict(
+        bbox_head=dict(
+            train_vocabulary=emb_dir + 'coco_48_base_cls_emb.pth',
+            test_vocabulary=emb_dir + 'coco_65_cls_emb.pth')))
+
+optim_wrapper = dict(optimizer=dict(lr=0.002, momentum=0.9,
+                                    weight_decay=1e-4))
+auto_scale_lr = dict(enable=False, base_batch_size=16)
+custom_hooks = [dict(type='RNGStateHook')]

@@ -1,0 +1,3 @@
+from .regionclip import RegionCLIP
+
+__all__ = ['RegionCLIP']

@@ -1,0 +1,3 @@
+from .focal_scaled_ce import FocalScaledCrossEntropyLoss
+
+__all__ = ['FocalScaledCrossEntropyLoss']

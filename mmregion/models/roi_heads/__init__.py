@@ -1,0 +1,4 @@
+from .bbox_heads import RegionCLIPBBoxHead, load_embeddings
+from .regionclip_roi_head import RegionCLIPRoIHead
+
+__all__ = ['RegionCLIPBBoxHead', 'RegionCLIPRoIHead', 'load_embeddings']

@@ -1,0 +1,232 @@
+"""RegionCLIP's box predictor: text-embedding classifier + class-agnostic
+box regression on attention-pooled region embeddings."""
+import os.path as osp
+from typing import List, Mapping, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmdet.models.layers import multiclass_nms
+from mmdet.models.roi_heads.bbox_heads import BBoxHead
+from mmdet.registry import MODELS
+from mmdet.structures.bbox import scale_boxes
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from ...language.vocabulary import Vocabulary
+from ...layers.text_classifier import TextClassifier
+
+VocabularyLike = Union[str, Tensor, Vocabulary, Mapping, None]
+
+
+def load_embeddings(source: VocabularyLike, where: str) -> Optional[Tensor]:
+    """Text embeddings from a tensor, a file, a vocabulary or class names.
+
+    Args:
+        source (str | Tensor | Vocabulary | dict | None): A (C, D) tensor; a
+            file read by :meth:`Vocabulary.load` (mmregion vocabulary files
+            and RegionCLIP's ``*_cls_emb*.pth``); a :class:`Vocabulary`; or
+            a dict of :meth:`Vocabulary.build` arguments (``names``,
+            ``encoder`` = a ``CLIPTextEncoder`` config, ``templates``,
+            ``cache_dir``) to embed class names when the model is built.
+        where (str): Named in error messages.
+
+    Returns:
+        Tensor | None: (C, D) embeddings.
+    """
+    if source is None or isinstance(source, Tensor):
+        return source
+    if isinstance(source, Vocabulary):
+        return source.embeddings
+    if isinstance(source, Mapping):
+        return Vocabulary.build(**source).embeddings
+    if not osp.isfile(source):
+        raise FileNotFoundError(f'{where}: vocabulary file {source} does not '
+                                f'exist')
+    return Vocabulary.load(source).embeddings
+
+
+@MODELS.register_module()
+class RegionCLIPBBoxHead(BBoxHead):
+    """Box head of RegionCLIP.
+
+    Input: region embeddings (N, D) from the CLIP attention pool. Output:
+    logits (N, C + 1) from :class:`TextClassifier` (cosine / temperature,
+    background logit fixed at 0) and class-agnostic deltas (N, 4) from one
+    ``Linear(D, 4)``. ``num_classes`` is not a setting: it is the size of the
+    active vocabulary — ``train_vocabulary`` in train mode, and
+    ``test_vocabulary`` (or the train one) in eval mode. :meth:`set_vocabulary`
+    replaces the test vocabulary at inference time.
+
+    Prediction (:meth:`predict_by_feat`) is RegionCLIP's: softmax
+    probabilities, optionally combined with the RPN objectness as
+    ``sqrt(p * sigmoid(objectness))`` (the official code multiplies by the
+    raw objectness logit, which turns negative-logit proposals into NaN and
+    drops them), boxes decoded unless ``no_box_delta`` (ground-truth
+    proposals), then per-class NMS.
+
+    Args:
+        embed_dim (int): Region/text embedding dim D (1024 RN50, 640 RN50x4).
+        train_vocabulary (str | Tensor | dict, optional): Base-class
+            embeddings (C_train, D): anything :func:`load_embeddings` reads.
+        test_vocabulary (str | Tensor | dict, optional): Embeddings used in
+            eval mode (e.g. base + novel); defaults to the train vocabulary.
+        temperature (float): Classifier temperature. Defaults to 0.01.
+        no_box_delta (bool): Predict the proposals' own boxes (zero-shot
+            with ground-truth boxes). Defaults to False.
+        **kwargs: Other :class:`BBoxHead` arguments (``bbox_coder``,
+            ``loss_cls``, ``loss_bbox``, ...).
+    """
+
+    def __init__(self,
+                 embed_dim: int,
+                 train_vocabulary: VocabularyLike = None,
+                 test_vocabulary: VocabularyLike = None,
+                 temperature: float = 0.01,
+                 no_box_delta: bool = False,
+                 **kwargs) -> None:
+        self._classifier_ready = False
+        kwargs.setdefault('reg_class_agnostic', True)
+        kwargs.setdefault(
+            'loss_cls',
+            dict(type='FocalScaledCrossEntropyLoss', gamma=0.5,
+                 bg_weight=0.2))
+        kwargs.setdefault('loss_bbox', dict(type='L1Loss', loss_weight=1.0))
+        super().__init__(
+            in_channels=embed_dim,
+            roi_feat_size=1,
+            num_classes=0,
+            with_avg_pool=False,
+            with_cls=False,
+            **kwargs)
+        self.classifier = TextClassifier(embed_dim, temperature=temperature)
+        self._classifier_ready = True
+        self.no_box_delta = no_box_delta
+        where = 'RegionCLIPBBoxHead'
+        self.register_buffer('train_embeddings',
+                             torch.zeros(0, embed_dim), persistent=False)
+        self.register_buffer('test_embeddings',
+                             torch.zeros(0, embed_dim), persistent=False)
+        train = load_embeddings(train_vocabulary, f'{where}.train_vocabulary')
+        test = load_embeddings(test_vocabulary, f'{where}.test_vocabulary')
+        if train is not None:
+            self._check(train, f'{where}.train_vocabulary')
+            self.train_embeddings = train.float()
+        if test is not None:
+            self._check(test, f'{where}.test_vocabulary')
+            self.test_embeddings = test.float()
+        self._activate()
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes of the active vocabulary."""
+        if not getattr(self, '_classifier_ready', False):
+            return 0
+        return self.classifier.num_classes
+
+    @num_classes.setter
+    def num_classes(self, value: int) -> None:
+        """Ignored: the vocabulary decides the number of classes."""
+
+    def _check(self, embeddings: Tensor, where: str) -> None:
+        self.classifier.set_vocabulary(embeddings, where)
+
+    def _activate(self) -> None:
+        """Point the classifier at the vocabulary of the current mode."""
+        use = self.train_embeddings
+        if not self.training and len(self.test_embeddings):
+            use = self.test_embeddings
+        if len(use):
+            self.classifier.set_vocabulary(use)
+
+    def train(self, mode: bool = True) -> 'RegionCLIPBBoxHead':
+        """Switch mode and the matching vocabulary."""
+        super().train(mode)
+        self._activate()
+        return self
+
+    def set_vocabulary(self,
+                       embeddings: VocabularyLike,
+                       mode: str = 'test') -> None:
+        """Replace a vocabulary; no other setting changes.
+
+        Args:
+            embeddings (str | Tensor | Vocabulary | dict): (C, D) embeddings,
+                as :func:`load_embeddings` reads them.
+            mode (str): ``'test'`` or ``'train'``. Defaults to ``'test'``.
+        """
+        if mode not in ('train', 'test'):
+            raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
+        where = f'RegionCLIPBBoxHead.set_vocabulary({mode})'
+        emb = load_embeddings(embeddings, where)
+        self._check(emb, where)
+        device = self.train_embeddings.device
+        setattr(self, f'{mode}_embeddings', emb.float().to(device))
+        self._activate()
+
+    def init_weights(self) -> None:
+        """Initialise the box regressor; keep the vocabulary."""
+        super().init_weights()
+        self._activate()
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Classify and regress region embeddings.
+
+        Args:
+            x (Tensor): Region embeddings, shape (N, D).
+
+        Returns:
+            tuple[Tensor, Tensor]: logits (N, C + 1) with background last,
+            and class-agnostic deltas (N, 4).
+        """
+        x = x.flatten(1)
+        return self.classifier(x), self.fc_reg(x)
+
+    def predict_by_feat(self,
+                        rois: Tuple[Tensor],
+                        cls_scores: Tuple[Tensor],
+                        bbox_preds: Tuple[Optional[Tensor]],
+                        batch_img_metas: List[dict],
+                        rcnn_test_cfg: Optional[ConfigDict] = None,
+                        rescale: bool = False,
+                        objectness: Optional[Sequence[Tensor]] = None
+                        ) -> List[InstanceData]:
+        """Turn per-proposal predictions into detections.
+
+        Args:
+            rois (tuple[Tensor]): Per image, (n, 5) rois (batch index, box).
+            cls_scores (tuple[Tensor]): Per image, (n, C + 1) logits.
+            bbox_preds (tuple[Tensor | None]): Per image, (n, 4) deltas.
+            batch_img_metas (list[dict]): Image metas (``img_shape``,
+                ``scale_factor``).
+            rcnn_test_cfg (ConfigDict): ``score_thr``, ``nms``,
+                ``max_per_img``.
+            rescale (bool): Return boxes in original image coordinates.
+            objectness (Sequence[Tensor], optional): Per image, (n,) RPN
+                objectness probabilities; when given, scores are
+                ``sqrt(p * objectness)``.
+
+        Returns:
+            list[InstanceData]: ``bboxes`` (k, 4), ``scores`` (k,),
+            ``labels`` (k,) per image.
+        """
+        results = []
+        for i, meta in enumerate(batch_img_metas):
+            probs = F.softmax(cls_scores[i], dim=-1)
+            if objectness is not None:
+                probs = torch.sqrt(probs * objectness[i][:, None])
+            boxes = rois[i][:, 1:]
+            if bbox_preds[i] is not None and not self.no_box_delta:
+                boxes = self.bbox_coder.decode(
+                    boxes, bbox_preds[i], max_shape=meta['img_shape'])
+            if rescale and boxes.numel():
+                boxes = scale_boxes(boxes,
+                                    [1 / s for s in meta['scale_factor']])
+            det, labels = multiclass_nms(boxes, probs,
+                                         rcnn_test_cfg.score_thr,
+                                         rcnn_test_cfg.nms,
+                                         rcnn_test_cfg.max_per_img)
+            results.append(
+                InstanceData(
+                    bboxes=det[:, :4], scores=det[:, -1], labels=labels))
+        return results
