@@ -205,3 +205,43 @@ def test_fine_tuning_losses_and_eval(shapes_root, clip_files, tmp_path):
     runner = train(cfg, work_dir=str(tmp_path / 'ft'))
     assert osp.isfile(osp.join(str(tmp_path / 'ft'), 'epoch_1.pth'))
     assert 0 < runner.iter <= 8  # images with base-class boxes, batch 2
+
+
+def test_image_demo_with_custom_words(shapes_root, clip_files, tmp_path):
+    import glob
+    import json
+    import subprocess
+    import sys
+    cfg = _config(shapes_root, clip_files, tmp_path)
+    images = tmp_path / 'images'
+    images.mkdir()
+    for name in ('000000.png', '000001.png'):
+        (images / name).write_bytes(
+            open(osp.join(shapes_root, 'val', name), 'rb').read())
+    out = tmp_path / 'demo_out'
+    proc = subprocess.run(
+        [
+            sys.executable, 'demo/image_demo.py',
+            str(images), cfg, '--texts', 'star . heart|love heart',
+            '--clip-checkpoint', clip_files['checkpoint'], '--templates',
+            'simple', '--out-dir',
+            str(out), '--score-thr', '0.0'
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'vocabulary of 2: star, heart' in proc.stdout
+    assert len(glob.glob(str(out / 'vis' / '*.png'))) == 2
+    preds = json.load(open(glob.glob(str(out / 'preds' / '*.json'))[0]))
+    assert all(label in (0, 1) for label in preds['labels'])
+
+
+def test_gt_config_refused_for_images(shapes_root, clip_files, tmp_path):
+    from mmregion.apis.inference import init_open_vocab_inferencer
+    cfg = Config.fromfile(
+        _config(shapes_root, clip_files, tmp_path,
+                **{'model.proposal_source': 'gt'}))
+    with pytest.raises(ValueError, match='ground-truth boxes as proposals'):
+        init_open_vocab_inferencer(cfg)
