@@ -65,7 +65,7 @@ class ShapesConfig:
         min_objects (int): Fewest shapes in an image. Defaults to 1.
         max_objects (int): Most shapes in an image. Defaults to 5.
         min_size (float): Smallest shape size (its bounding square) as a
-            fraction of the shorter image side. Defaults to 0.12.
+            fraction of the shorter image side. Defaults to 0.15.
         max_size (float): Largest shape size, same unit. Defaults to 0.4.
         min_visible (float): Fraction of a shape that must stay visible when
             others cover it. Defaults to 0.6.
@@ -75,7 +75,7 @@ class ShapesConfig:
     img_size: Tuple[int, int] = (256, 256)
     min_objects: int = 1
     max_objects: int = 5
-    min_size: float = 0.12
+    min_size: float = 0.15
     max_size: float = 0.4
     min_visible: float = 0.6
     captions_per_image: int = 2
@@ -101,18 +101,21 @@ def _shape_outline(name: str, rng: np.random.Generator) -> np.ndarray:
         np.ndarray: (K, 2) vertices within [-0.5, 0.5]^2.
     """
     phase = rng.uniform(0, 2 * np.pi)
+    # Squares and diamonds only tilt a little: a square turned by 45 degrees
+    # would be a diamond.
+    tilt = rng.uniform(-np.pi / 12, np.pi / 12)
     if name == 'circle':
         return _regular_polygon(48, 0.5, 0.0)
     if name == 'square':
-        return _regular_polygon(4, 0.5, phase) / np.sqrt(2) * 1.0
+        return _regular_polygon(4, 0.5 * np.sqrt(2), np.pi / 4 + tilt) / 2
     if name == 'triangle':
         return _regular_polygon(3, 0.5, phase)
     if name == 'hexagon':
         return _regular_polygon(6, 0.5, phase)
     if name == 'diamond':
         pts = np.array([[0, -0.5], [0.3, 0], [0, 0.5], [-0.3, 0]])
-        rot = np.array([[np.cos(phase), -np.sin(phase)],
-                        [np.sin(phase), np.cos(phase)]])
+        rot = np.array([[np.cos(tilt), -np.sin(tilt)],
+                        [np.sin(tilt), np.cos(tilt)]])
         return pts @ rot.T
     if name == 'star':
         outer = _regular_polygon(5, 0.5, phase)

@@ -1,0 +1,1 @@
+"""Benchmarks (timed against a peer in the same run; never in unit tests)."""
