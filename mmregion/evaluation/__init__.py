@@ -1,3 +1,4 @@
+from .lvis_ovd_metric import LVISOVDMetric, numpy_float_alias
 from .ovd_metric import OVDMetric
 
-__all__ = ['OVDMetric']
+__all__ = ['OVDMetric', 'LVISOVDMetric', 'numpy_float_alias']
