@@ -6,7 +6,7 @@ _base_ = '../resnet_se/mask-rcnn_resnetse50_fpn_1x_coco.py'
 num_classes = 8
 width = 16  # base_channels of the backbone (ResNet-50 uses 64)
 fpn_channels = 64
-image_size = (256, 256)
+image_size = (192, 192)  # the 256x256 images are trained at 192x192
 
 model = dict(
     backbone=dict(
@@ -19,17 +19,17 @@ model = dict(
         out_channels=fpn_channels),
     rpn_head=dict(in_channels=fpn_channels, feat_channels=fpn_channels),
     roi_head=dict(
-        # A fixed 2x2 sampling grid per bin instead of mmdet's adaptive one
+        # One sample per bin instead of mmdet's adaptive grid
         # (sampling_ratio=0): mmcv's CPU RoIAlign backward is serial, and
         # with the adaptive grid it took 40% of a training step.
         bbox_roi_extractor=dict(
-            roi_layer=dict(sampling_ratio=2), out_channels=fpn_channels),
+            roi_layer=dict(sampling_ratio=1), out_channels=fpn_channels),
         bbox_head=dict(
             in_channels=fpn_channels,
             fc_out_channels=256,
             num_classes=num_classes),
         mask_roi_extractor=dict(
-            roi_layer=dict(sampling_ratio=2), out_channels=fpn_channels),
+            roi_layer=dict(sampling_ratio=1), out_channels=fpn_channels),
         mask_head=dict(
             in_channels=fpn_channels,
             conv_out_channels=fpn_channels,
@@ -37,7 +37,7 @@ model = dict(
     train_cfg=dict(
         rpn=dict(sampler=dict(num=128)),
         rpn_proposal=dict(nms_pre=1000, max_per_img=300),
-        rcnn=dict(sampler=dict(num=128))),
+        rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(
         rpn=dict(nms_pre=500, max_per_img=200),
         rcnn=dict(max_per_img=50)))
@@ -86,7 +86,7 @@ val_evaluator = dict(
     ann_file=data_root + 'annotations/instances_val.json', classwise=True)
 test_evaluator = val_evaluator
 
-max_epochs = 8
+max_epochs = 16
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4))
@@ -99,7 +99,7 @@ param_scheduler = [
         begin=0,
         end=max_epochs,
         by_epoch=True,
-        milestones=[6, 7],
+        milestones=[12, 15],
         gamma=0.1)
 ]
 default_hooks = dict(
