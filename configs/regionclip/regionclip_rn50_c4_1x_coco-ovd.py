@@ -3,8 +3,15 @@
 # the frozen offline RPN; focal-scaled CE (gamma 0.5, background weight 0.2);
 # SGD, batch 16, lr 0.002, 1x schedule.
 #
-# The backbone starts from a RegionCLIP-pretrained (or OpenAI CLIP) RN50:
-#   --cfg-options model.backbone.checkpoint=checkpoints/regionclip/regionclip_pretrained-cc_rn50_mmregion.pth
+# The backbone starts from OpenAI's RN50.pt (model.backbone.checkpoint), or
+# from a RegionCLIP-pretrained checkpoint converted with
+# tools/model_converters/regionclip_to_mmregion.py (--no-strict: its LVIS FPN
+# RPN is not converted):
+#   --cfg-options model.backbone.checkpoint=None \
+#     model.backbone.init_cfg.type=Pretrained model.backbone.init_cfg.prefix=backbone. \
+#     model.backbone.init_cfg.checkpoint=checkpoints/regionclip/regionclip_pretrained-cc_rn50_mmregion.pth
+# A fine-tuned RegionCLIP checkpoint, converted, holds the whole detector:
+#   python tools/test.py THIS_CONFIG checkpoints/regionclip/regionclip_finetuned-coco_rn50_mmregion.pth
 # Text embeddings: the official files, or made with
 #   python tools/misc/extract_text_embeddings.py --model RN50 \
 #       --checkpoint checkpoints/clip/RN50.pt --dataset-config THIS_CONFIG ...
@@ -15,10 +22,13 @@ _base_ = [
 ]
 emb_dir = 'checkpoints/regionclip/concept_emb/'
 model = dict(
+    # RegionCLIP's COCO RPN (R50-C4, trained on the 48 base classes),
+    # converted from rpn_coco_48.pth.
     offline_rpn=dict(
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/regionclip/rpn_lvis_866_mmregion.pth')),
+            prefix='offline_rpn.',
+            checkpoint='checkpoints/regionclip/rpn_coco_48_mmregion.pth')),
     roi_head=dict(
         bbox_head=dict(
             train_vocabulary=emb_dir + 'coco_48_base_cls_emb.pth',

@@ -28,8 +28,8 @@ model = dict(
         out_indices=(2, ),
         frozen_stages=1,
         norm_eval=True),
-    # The frozen offline RPN of RegionCLIP: an R50-C4 RPN trained on LVIS
-    # base boxes, with its own backbone and detectron2's BGR pixel means
+    # The frozen offline RPN of RegionCLIP: an R50-C4 RPN trained on base
+    # boxes, with its own backbone and detectron2's BGR pixel means
     # (convert the official weights with
     # tools/model_converters/regionclip_to_mmregion.py).
     offline_rpn=dict(

@@ -1,0 +1,10 @@
+"""Checkpoint converters: official weights → mmregion and back."""
+from .regionclip import (anchor_permutation, convert_regionclip_checkpoint,
+                         format_report, load_regionclip_checkpoint,
+                         mmregion_to_regionclip, regionclip_to_mmregion)
+
+__all__ = [
+    'anchor_permutation', 'convert_regionclip_checkpoint', 'format_report',
+    'load_regionclip_checkpoint', 'mmregion_to_regionclip',
+    'regionclip_to_mmregion'
+]
