@@ -88,3 +88,18 @@ def mmdet_scope():
     """Resolve registry names in mmdet's scope, as configs do."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
+
+
+@pytest.fixture
+def mm_log():
+    """Messages logged through mmengine's current logger during the test."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield messages
+    logger.removeHandler(handler)
