@@ -86,7 +86,7 @@ val_evaluator = dict(
     ann_file=data_root + 'annotations/instances_val.json', classwise=True)
 test_evaluator = val_evaluator
 
-max_epochs = 16
+max_epochs = 11
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4))
@@ -99,7 +99,7 @@ param_scheduler = [
         begin=0,
         end=max_epochs,
         by_epoch=True,
-        milestones=[12, 15],
+        milestones=[8, 10],
         gamma=0.1)
 ]
 default_hooks = dict(
