@@ -29,10 +29,9 @@ demo: setup
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR); \
 	ckpt=$$(cat $(DEMO_DIR)/last_checkpoint); \
 	echo "[demo] evaluating $$ckpt and drawing predictions"; \
-	$(PY) tools/test.py $(DEMO_CONFIG) $$ckpt --work-dir $(DEMO_DIR) --show-dir vis \
-		--cfg-options default_hooks.visualization.interval=25; \
-	echo "[demo] visualised predictions:"; \
-	ls -d $(DEMO_DIR)/*/vis | tail -1 | xargs -I{} find {} -name '*.png' | head; \
+	$(PY) tools/test.py $(DEMO_CONFIG) $$ckpt --work-dir $(DEMO_DIR) --show-dir vis; \
+	vis=$$(ls -td $(DEMO_DIR)/*/vis | head -1); \
+	echo "[demo] $$(ls $$vis | wc -l) visualised predictions (ground truth | prediction) in $$vis"; \
 	echo "[demo] done in $$(( $$(date +%s) - start ))s (after set-up)"
 
 test: setup
