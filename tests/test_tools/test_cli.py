@@ -21,6 +21,11 @@ def _run(args, **kwargs):
     ('tools/test.py', '--show-dir'),
     ('tools/browse_dataset.py', '--phase'),
     ('tools/misc/make_synthetic.py', '--captions-per-image'),
+    ('tools/misc/extract_text_embeddings.py', '--templates'),
+    ('tools/misc/make_ovd_split.py', 'lvis'),
+    ('tools/model_converters/regionclip_to_mmregion.py', '--vocab-prefix'),
+    ('tools/analysis_tools/benchmark_region_features.py', '--lvis-texts'),
+    ('demo/image_demo.py', '--texts'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])
@@ -80,3 +85,17 @@ def test_mim_train(tiny_config, tmp_path):
         timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+
+
+def test_region_benchmark_runs():
+    proc = _run(
+        [
+            PYTHON, 'tools/analysis_tools/benchmark_region_features.py',
+            '--model', 'RN-tiny', '--size', '128', '160', '--boxes', '4',
+            '--repeats', '1', '--lvis-texts'
+        ],
+        timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '| RoIAlign + res5 + attnpool |' in proc.stdout
+    assert 'speed-up (crops / RoIAlign):' in proc.stdout
+    assert '1203 LVIS names' in proc.stdout and 'cached' in proc.stdout

@@ -19,6 +19,9 @@ def parse_args() -> argparse.Namespace:
         '--size', type=int, nargs=2, default=(800, 1333), metavar=('H', 'W'))
     parser.add_argument('--repeats', type=int, default=3, help='timed runs')
     parser.add_argument(
+        '--no-regions', action='store_true',
+        help='skip the region-classification timing')
+    parser.add_argument(
         '--lvis-texts', action='store_true',
         help="also time embedding LVIS's 1203 class names, first vs cached")
     parser.add_argument(
@@ -34,11 +37,17 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     import torch
-    from mmregion.analysis.region_benchmark import (
-        time_region_classification, time_text_embeddings)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
           f'model {args.model}, image {args.size[0]}x{args.size[1]}, '
           f'{args.boxes} boxes')
+    if not args.no_regions:
+        print_region_timing(args)
+    if args.lvis_texts:
+        print_text_timing(args)
+
+
+def print_region_timing(args: argparse.Namespace) -> None:
+    from mmregion.analysis.region_benchmark import time_region_classification
     r = time_region_classification(args.model, args.boxes, args.size,
                                    args.repeats)
     print(f'| path | median seconds |\n| --- | --- |\n'
@@ -46,23 +55,26 @@ def main() -> None:
           f'| crop + resize + CLIP image encoder per box | '
           f'{r["crops_s"]:.3f} |\n'
           f'speed-up (crops / RoIAlign): {r["speedup"]:.2f}x')
-    if args.lvis_texts:
-        import open_clip
-        from mmdet.datasets import LVISV1Dataset
-        names = list(LVISV1Dataset.METAINFO['classes'])
-        with tempfile.TemporaryDirectory() as tmp:
-            checkpoint = args.clip_checkpoint
-            if checkpoint is None:
-                checkpoint = osp.join(tmp, 'clip.pth')
-                torch.save(
-                    open_clip.create_model(args.model).state_dict(),
-                    checkpoint)
-            t = time_text_embeddings(names, args.model, checkpoint,
-                                     args.templates, osp.join(tmp, 'cache'))
-        print(f'text embeddings, {len(names)} LVIS names x templates '
-              f'{args.templates!r} = {t["prompts"]} prompts: first run '
-              f'{t["first_s"]:.1f}s, cached {t["cached_s"]:.3f}s '
-              f'({t["first_s"] / t["cached_s"]:.0f}x)')
+
+
+def print_text_timing(args: argparse.Namespace) -> None:
+    import open_clip
+    import torch
+    from mmdet.datasets import LVISV1Dataset
+    from mmregion.analysis.region_benchmark import time_text_embeddings
+    names = list(LVISV1Dataset.METAINFO['classes'])
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = args.clip_checkpoint
+        if checkpoint is None:
+            checkpoint = osp.join(tmp, 'clip.pth')
+            torch.save(
+                open_clip.create_model(args.model).state_dict(), checkpoint)
+        t = time_text_embeddings(names, args.model, checkpoint,
+                                 args.templates, osp.join(tmp, 'cache'))
+    print(f'text embeddings, {len(names)} LVIS names x templates '
+          f'{args.templates!r} = {t["prompts"]} prompts: first run '
+          f'{t["first_s"]:.1f}s, cached {t["cached_s"]:.3f}s '
+          f'({t["first_s"] / t["cached_s"]:.0f}x)')
 
 
 if __name__ == '__main__':
