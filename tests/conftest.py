@@ -103,3 +103,14 @@ def mm_log():
     logger.addHandler(handler)
     yield messages
     logger.removeHandler(handler)
+
+
+def reset_mm_singletons() -> None:
+    """Forget mmengine's per-run singletons (message hub, visualisers) so
+    that another runner can start in the same process."""
+    from mmdet.visualization import DetLocalVisualizer
+    from mmengine.logging import MessageHub
+    from mmengine.visualization import Visualizer
+    MessageHub._instance_dict.clear()
+    Visualizer._instance_dict.clear()
+    DetLocalVisualizer._instance_dict.clear()

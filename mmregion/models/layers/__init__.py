@@ -1,4 +1,10 @@
+from .fast_nms import (BatchedDetections, batched_fast_nms,
+                       batched_standard_nms)
+from .open_vocabulary import OpenVocabularyMixin
 from .se_plugin import SEPlugin
 from .text_classifier import TextClassifier
 
-__all__ = ['SEPlugin', 'TextClassifier']
+__all__ = [
+    'SEPlugin', 'TextClassifier', 'BatchedDetections', 'batched_fast_nms',
+    'batched_standard_nms', 'OpenVocabularyMixin'
+]

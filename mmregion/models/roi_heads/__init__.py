@@ -1,4 +1,8 @@
 from .bbox_heads import RegionCLIPBBoxHead, load_embeddings
+from .mask_heads import MaskIoURescoringHead
 from .regionclip_roi_head import RegionCLIPRoIHead
 
-__all__ = ['RegionCLIPBBoxHead', 'RegionCLIPRoIHead', 'load_embeddings']
+__all__ = [
+    'RegionCLIPBBoxHead', 'RegionCLIPRoIHead', 'load_embeddings',
+    'MaskIoURescoringHead'
+]

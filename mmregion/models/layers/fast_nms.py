@@ -1,0 +1,158 @@
+"""Fast NMS (YOLACT) and standard NMS, batched over images and classes.
+
+mmdet's :func:`mmdet.models.layers.fast_nms` handles one image at a time; the
+functions here take a whole batch as padded tensors and return padded
+tensors, so a batch is post-processed with one set of tensor operations and no
+Python loop over images or classes.
+"""
+from typing import NamedTuple
+
+import torch
+from mmcv.ops import batched_nms
+from mmdet.structures.bbox import bbox_overlaps
+from torch import Tensor
+
+
+class BatchedDetections(NamedTuple):
+    """Padded per-image detections, best first.
+
+    Attributes:
+        bboxes (Tensor): (B, M, 4) boxes (x1, y1, x2, y2).
+        scores (Tensor): (B, M) scores.
+        labels (Tensor): (B, M) 0-based class indices.
+        coeffs (Tensor): (B, M, K) mask coefficients.
+        valid (Tensor): (B, M) bool; ``False`` marks padding.
+    """
+    bboxes: Tensor
+    scores: Tensor
+    labels: Tensor
+    coeffs: Tensor
+    valid: Tensor
+
+
+def _select_best(scores: Tensor, keep: Tensor, bboxes: Tensor,
+                 coeffs: Tensor, labels: Tensor,
+                 max_num: int) -> BatchedDetections:
+    """Keep the ``max_num`` best kept candidates of every image.
+
+    Args:
+        scores (Tensor): (B, P) candidate scores.
+        keep (Tensor): (B, P) bool, candidates that survived NMS.
+        bboxes (Tensor): (B, P, 4).
+        coeffs (Tensor): (B, P, K).
+        labels (Tensor): (B, P) class indices.
+        max_num (int): Detections per image; ``<= 0`` keeps all survivors.
+
+    Returns:
+        BatchedDetections: Padded to the largest survivor count (at most
+        ``max_num``).
+    """
+    num_kept = int(keep.sum(1).max()) if keep.numel() else 0
+    m = num_kept if max_num <= 0 else min(max_num, num_kept)
+    masked = scores.masked_fill(~keep, float('-inf'))
+    top_scores, order = masked.topk(m, dim=1)
+    valid = top_scores > float('-inf')
+    return BatchedDetections(
+        bboxes=bboxes.gather(1, order[..., None].expand(-1, -1, 4)),
+        scores=top_scores.masked_fill(~valid, 0.),
+        labels=labels.gather(1, order),
+        coeffs=coeffs.gather(
+            1, order[..., None].expand(-1, -1, coeffs.shape[-1])),
+        valid=valid)
+
+
+def batched_fast_nms(bboxes: Tensor,
+                     scores: Tensor,
+                     coeffs: Tensor,
+                     score_thr: float,
+                     iou_thr: float,
+                     top_k: int,
+                     max_num: int = -1) -> BatchedDetections:
+    """Fast NMS over a batch of images and all classes at once.
+
+    Per image and class: take the ``top_k`` highest-scored candidates, build
+    their IoU matrix, keep its strict upper triangle (IoU with higher-scored
+    boxes), and drop a box whose column maximum exceeds ``iou_thr`` or whose
+    score is at most ``score_thr``. Suppressed boxes may still suppress, as
+    in the paper; the keeps equal mmdet's per-image ``fast_nms``.
+
+    Args:
+        bboxes (Tensor): (B, N, 4) class-agnostic candidate boxes.
+        scores (Tensor): (B, N, C) foreground class scores (no background
+            column).
+        coeffs (Tensor): (B, N, K) mask coefficients of the candidates.
+        score_thr (float): Minimum score (exclusive).
+        iou_thr (float): Suppression IoU threshold (a box is kept when its
+            max IoU with a higher-scored box is ``<= iou_thr``).
+        top_k (int): Candidates per image and class before NMS.
+        max_num (int): Detections per image after NMS; ``<= 0`` keeps all.
+
+    Returns:
+        BatchedDetections: Padded detections, best first per image.
+    """
+    b, n, c = scores.shape
+    k = min(top_k, n)
+    cls_scores, idx = scores.transpose(1, 2).topk(k, dim=2)  # (B, C, k)
+    flat_idx = idx.reshape(b, c * k)
+    cand_boxes = bboxes.gather(1, flat_idx[..., None].expand(-1, -1, 4))
+    iou = bbox_overlaps(
+        cand_boxes.view(b * c, k, 4), cand_boxes.view(b * c, k, 4))
+    iou_max = iou.triu_(diagonal=1).max(dim=1).values.view(b, c * k)
+    flat_scores = cls_scores.reshape(b, c * k)
+    keep = (iou_max <= iou_thr) & (flat_scores > score_thr)
+    labels = torch.arange(c, device=scores.device).repeat_interleave(k)
+    return _select_best(
+        flat_scores, keep, cand_boxes,
+        coeffs.gather(1, flat_idx[..., None].expand(-1, -1,
+                                                    coeffs.shape[-1])),
+        labels.expand(b, -1), max_num)
+
+
+def batched_standard_nms(bboxes: Tensor,
+                         scores: Tensor,
+                         coeffs: Tensor,
+                         score_thr: float,
+                         iou_thr: float,
+                         top_k: int,
+                         max_num: int = -1) -> BatchedDetections:
+    """Standard (greedy) NMS with the same inputs and outputs as Fast NMS.
+
+    All (image, class) groups go through one call of mmcv's ``batched_nms``
+    (boxes of different groups never overlap after its coordinate offset),
+    so this too has no Python loop over images or classes. It is the exact
+    NMS that Fast NMS approximates, for comparison.
+
+    Args:
+        bboxes (Tensor): (B, N, 4) class-agnostic candidate boxes.
+        scores (Tensor): (B, N, C) foreground class scores.
+        coeffs (Tensor): (B, N, K) mask coefficients.
+        score_thr (float): Minimum score (exclusive).
+        iou_thr (float): IoU threshold of greedy NMS.
+        top_k (int): Candidates per image and class before NMS.
+        max_num (int): Detections per image after NMS; ``<= 0`` keeps all.
+
+    Returns:
+        BatchedDetections: Padded detections, best first per image.
+    """
+    b, n, c = scores.shape
+    k = min(top_k, n)
+    cls_scores, idx = scores.transpose(1, 2).topk(k, dim=2)  # (B, C, k)
+    flat_idx = idx.reshape(b, c * k)
+    flat_scores = cls_scores.reshape(b, c * k)
+    cand_boxes = bboxes.gather(1, flat_idx[..., None].expand(-1, -1, 4))
+    labels = torch.arange(
+        c, device=scores.device).repeat_interleave(k).expand(b, -1)
+    groups = labels + c * torch.arange(b, device=scores.device)[:, None]
+    above = flat_scores > score_thr
+    keep = torch.zeros_like(above)
+    if above.any():
+        _, kept = batched_nms(cand_boxes[above], flat_scores[above],
+                              groups[above],
+                              dict(type='nms', iou_threshold=iou_thr,
+                                   split_thr=above.numel() + 1))
+        keep.view(-1)[above.view(-1).nonzero().squeeze(1)[kept]] = True
+    return _select_best(
+        flat_scores, keep, cand_boxes,
+        coeffs.gather(1, flat_idx[..., None].expand(-1, -1,
+                                                    coeffs.shape[-1])),
+        labels, max_num)

@@ -1,0 +1,3 @@
+from .maskiou_rescoring_head import MaskIoURescoringHead
+
+__all__ = ['MaskIoURescoringHead']
