@@ -66,3 +66,44 @@ def test_coco_config_has_the_seed_schedule():
     assert cfg.train_cfg.max_epochs == 12
     assert cfg.model.backbone.frozen_stages == 1
     assert cfg.model.neck.in_channels == [256, 512, 1024, 2048]
+
+
+@pytest.mark.parametrize('clip,res5,mask_size', [('rn50', 2048, 14),
+                                                 ('rn50x4', 2560, 18)])
+def test_regionclip_lvis_configs_have_the_official_recipe(
+        clip, res5, mask_size):
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'regionclip',
+                 f'regionclip_{clip}_c4_1x_lvis-ovd.py'))
+    # SGD, 16 images per step (8 GPUs x 2), lr 0.002, 180k iterations
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    assert cfg.optim_wrapper.optimizer.lr == 0.002
+    assert cfg.train_cfg.max_iters == 180000
+    warmup, steps = cfg.param_scheduler
+    assert warmup.end == 5000 and steps.milestones == [120000, 160000]
+    # repeat-factor sampling over the 866 base classes, test on all 1203
+    sampled = cfg.train_dataloader.dataset
+    assert sampled.type == 'ClassBalancedDataset'
+    assert sampled.oversample_thr == 1e-3
+    assert sampled.dataset.type == 'LVISOVDDataset'
+    assert sampled.dataset.class_group == 'base'
+    assert cfg.val_dataloader.dataset.class_group == 'all'
+    assert dict(type='LoadAnnotations', with_bbox=True,
+                with_mask=True) in sampled.dataset.pipeline
+    head = cfg.model.roi_head
+    assert head.bbox_head.train_vocabulary.endswith(
+        'lvis_866_base_cls_emb' + ('_rn50x4' if clip == 'rn50x4' else '') +
+        '.pth')
+    assert head.bbox_head.loss_cls == dict(
+        type='FocalScaledCrossEntropyLoss', gamma=None, bg_weight=0.8)
+    # the class-agnostic mask head on the res5 RoI maps
+    assert head.mask_roi_extractor is None
+    assert head.mask_head.class_agnostic and head.mask_head.num_convs == 0
+    assert head.mask_head.in_channels == res5
+    assert cfg.model.train_cfg.rcnn.mask_size == mask_size
+    assert cfg.val_evaluator.metric == ['bbox', 'segm']
+    # the LVIS R50-FPN offline RPN
+    rpn = cfg.model.offline_rpn
+    assert rpn.neck.type == 'FPN' and rpn.backbone.num_stages == 4
+    assert rpn.rpn_head.anchor_generator.strides == [4, 8, 16, 32, 64]

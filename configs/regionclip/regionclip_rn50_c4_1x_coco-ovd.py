@@ -5,8 +5,8 @@
 #
 # The backbone starts from OpenAI's RN50.pt (model.backbone.checkpoint), or
 # from a RegionCLIP-pretrained checkpoint converted with
-# tools/model_converters/regionclip_to_mmregion.py (--no-strict: its LVIS FPN
-# RPN is not converted):
+# tools/model_converters/regionclip_to_mmregion.py (its backbone part; the
+# COCO configs use the C4 COCO RPN, not the file's LVIS FPN RPN):
 #   --cfg-options model.backbone.checkpoint=None \
 #     model.backbone.init_cfg.type=Pretrained model.backbone.init_cfg.prefix=backbone. \
 #     model.backbone.init_cfg.checkpoint=checkpoints/regionclip/regionclip_pretrained-cc_rn50_mmregion.pth

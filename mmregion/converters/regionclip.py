@@ -11,9 +11,13 @@ official key                                mmregion key
 ``backbone.*`` (CLIP ModifiedResNet)        ``backbone.*`` (same names)
 ``offline_backbone.*`` (detectron2 R50-C4)  ``offline_rpn.backbone.*`` (mmdet
                                             ResNet names)
+``offline_backbone.bottom_up.*`` (R50-FPN)  ``offline_rpn.backbone.*``
+``offline_backbone.fpn_{lateral,output}*``  ``offline_rpn.neck.*`` (mmdet FPN)
 ``offline_proposal_generator.rpn_head.*``   ``offline_rpn.bbox_head.*``
                                             (anchors reordered)
 ``roi_heads.box_predictor.bbox_pred.*``     ``roi_head.bbox_head.fc_reg.*``
+``roi_heads.mask_head.{deconv,predictor}``  ``roi_head.mask_head.{upsample,
+                                            conv_logits}`` (class-agnostic)
 ``roi_heads.box_predictor.cls_score``       train vocabulary (not a weight)
 ``roi_heads.box_predictor.test_cls_score``  test vocabulary (not a weight)
 ``roi_heads.box_predictor.cls_bg_score``    dropped (RegionCLIP's fixed zero
@@ -26,6 +30,12 @@ e.g. ``rpn_coco_48.pth``: a detectron2 R-CNN with ``backbone.*`` and
 ``proposal_generator.*``) is read as RegionCLIP reads it: ``backbone.*`` →
 ``offline_backbone.*``, ``proposal_generator.*`` →
 ``offline_proposal_generator.*``, the rest (its box and mask heads) dropped.
+The LVIS RPN (``rpn_lvis_866.pth``, and the one inside the pretrained
+checkpoints) is a detectron2 R50-FPN: its ResNet is under
+``offline_backbone.bottom_up.*`` and becomes an mmdet ``ResNet`` + ``FPN``
++ ``RPNHead`` offline RPN (the ``offline_rpn`` of ``configs/regionclip/
+regionclip_rn50_c4_1x_lvis-ovd.py``); ``rpn_lvis_866_lsj.pth`` (BN in the
+FPN, two RPN convs) converts the same way.
 
 detectron2's anchor generator lists a cell's anchors size-major (``for size
 in sizes: for ratio in ratios``), mmdet's ``AnchorGenerator`` ratio-major, so
@@ -50,6 +60,9 @@ StateDict = Dict[str, Tensor]
 
 NUM_SIZES = 5
 """Anchor sizes of RegionCLIP's C4 offline RPN (32, 64, 128, 256, 512)."""
+NUM_SIZES_FPN = 1
+"""Anchor sizes per level of RegionCLIP's FPN offline RPN (32 on P2 ... 512
+on P6)."""
 NUM_RATIOS = 3
 """Anchor aspect ratios (h / w) of RegionCLIP's C4 offline RPN (0.5, 1, 2)."""
 
@@ -68,18 +81,38 @@ _MM_RESNET_KEY = re.compile(
     r'(?P<module>conv[123]|bn[123]|downsample\.[01]))'
     rf'\.(?P<param>{_BN_STATS})$')
 
+# detectron2 FPN (``fpn_lateral{s}`` / ``fpn_output{s}`` on res{s}, with a
+# ``.norm`` when FPN.NORM is set) and mmdet FPN (ConvModules ``lateral_convs.
+# {i}`` / ``fpn_convs.{i}``, ``.bn`` with a BN norm_cfg); RegionCLIP's FPN
+# reads res2..res5, so stage s is mmdet's level s - 2.
+_D2_FPN_KEY = re.compile(
+    r'^fpn_(?P<kind>lateral|output)(?P<stage>[2-5])'
+    rf'\.(?:(?P<param>weight|bias)|norm\.(?P<stat>{_BN_STATS}))$')
+_MM_FPN_KEY = re.compile(
+    r'^(?P<kind>lateral_convs|fpn_convs)\.(?P<level>[0-3])'
+    rf'\.(?:conv\.(?P<param>weight|bias)|bn\.(?P<stat>{_BN_STATS}))$')
+_FPN_KINDS = {'lateral': 'lateral_convs', 'output': 'fpn_convs'}
+_FPN_FIRST_STAGE = 2
+# detectron2 StandardRPNHead: ``conv`` (RPN.CONV_DIMS of one entry) or
+# ``conv.conv{k}`` (several, as in RegionCLIP's LSJ RPN); mmdet RPNHead:
+# ``rpn_conv`` or, with num_convs > 1, ConvModules ``rpn_conv.{k}.conv``.
+_D2_RPN_KEY = re.compile(
+    r'^(?:conv(?:\.conv(?P<index>\d+))?|(?P<out>objectness_logits|'
+    r'anchor_deltas))\.(?P<param>weight|bias)$')
+_MM_RPN_KEY = re.compile(
+    r'^(?:rpn_conv(?:\.(?P<index>\d+)\.conv)?|(?P<out>rpn_cls|rpn_reg))'
+    r'\.(?P<param>weight|bias)$')
+# official ⇄ mmregion names of the RPN output layers; channels per anchor.
+_RPN_OUTPUTS = {'objectness_logits': ('rpn_cls', 1),
+                'anchor_deltas': ('rpn_reg', 4)}
+
 _RPN_HEAD = 'offline_proposal_generator.rpn_head.'
-_OFFLINE = ('offline_backbone.', 'offline_proposal_generator.')
 _FPN_BACKBONE = ('offline_backbone.bottom_up.', 'offline_backbone.fpn_')
-_FPN_REASON = ("part of an FPN offline RPN; mmregion converts R50-C4 offline "
-               "RPNs (e.g. RegionCLIP's rpn_coco_48.pth)")
 _PREDICTOR = 'roi_heads.box_predictor.'
-# official → mmregion names of the RPN head's layers; channels per anchor.
-_RPN_LAYERS = {
-    'conv': ('rpn_conv', 0),
-    'objectness_logits': ('rpn_cls', 1),
-    'anchor_deltas': ('rpn_reg', 4),
-}
+_MASK_HEAD = 'roi_heads.mask_head.'
+# detectron2 MaskRCNNConvUpsampleHead (NUM_CONV 0) ⇄ mmdet FCNMaskHead
+# (num_convs=0).
+_MASK_LAYERS = {'deconv': 'upsample', 'predictor': 'conv_logits'}
 _CELL_ANCHORS = 'offline_proposal_generator.anchor_generator.'
 _DROPPED_PREFIXES = ('teacher_backbone.', 'teacher_roi_heads.',
                      'lang_encoder.', _CELL_ANCHORS)
@@ -182,6 +215,69 @@ def _detectron2_resnet_key(mm_key: str) -> Optional[str]:
     return f'{base}.weight' if param == 'weight' else None
 
 
+def _mmdet_fpn_key(d2_key: str) -> Optional[str]:
+    """detectron2 FPN name → mmdet FPN name (None: not one).
+
+    ``fpn_lateral{s}.weight`` / ``.bias`` → ``lateral_convs.{s-2}.conv.*``;
+    ``fpn_lateral{s}.norm.*`` → ``lateral_convs.{s-2}.bn.*``; the same for
+    ``fpn_output{s}`` → ``fpn_convs.{s-2}``.
+    """
+    match = _D2_FPN_KEY.match(d2_key)
+    if match is None:
+        return None
+    kind, stage, param, stat = match.group('kind', 'stage', 'param', 'stat')
+    prefix = f'{_FPN_KINDS[kind]}.{int(stage) - _FPN_FIRST_STAGE}.'
+    return prefix + (f'conv.{param}' if param else f'bn.{stat}')
+
+
+def _detectron2_fpn_key(mm_key: str) -> Optional[str]:
+    """mmdet FPN name → detectron2 FPN name (the inverse of
+    :func:`_mmdet_fpn_key`; None: not an FPN name)."""
+    match = _MM_FPN_KEY.match(mm_key)
+    if match is None:
+        return None
+    kind, level, param, stat = match.group('kind', 'level', 'param', 'stat')
+    d2_kind = next(k for k, v in _FPN_KINDS.items() if v == kind)
+    prefix = f'fpn_{d2_kind}{int(level) + _FPN_FIRST_STAGE}.'
+    return prefix + (param if param else f'norm.{stat}')
+
+
+def _mmdet_rpn_key(d2_key: str) -> Optional[Tuple[str, int]]:
+    """detectron2 StandardRPNHead name → (mmdet RPNHead name, output
+    channels per anchor, 0 for the hidden convs); None: not one.
+
+    ``conv.*`` → ``rpn_conv.*``; ``conv.conv{k}.*`` →
+    ``rpn_conv.{k}.conv.*``; ``objectness_logits.*`` → ``rpn_cls.*`` (1);
+    ``anchor_deltas.*`` → ``rpn_reg.*`` (4).
+    """
+    match = _D2_RPN_KEY.match(d2_key)
+    if match is None:
+        return None
+    index, out, param = match.group('index', 'out', 'param')
+    if out is not None:
+        name, per_anchor = _RPN_OUTPUTS[out]
+        return f'{name}.{param}', per_anchor
+    if index is not None:
+        return f'rpn_conv.{index}.conv.{param}', 0
+    return f'rpn_conv.{param}', 0
+
+
+def _detectron2_rpn_key(mm_key: str) -> Optional[Tuple[str, int]]:
+    """mmdet RPNHead name → (detectron2 StandardRPNHead name, output
+    channels per anchor); the inverse of :func:`_mmdet_rpn_key`."""
+    match = _MM_RPN_KEY.match(mm_key)
+    if match is None:
+        return None
+    index, out, param = match.group('index', 'out', 'param')
+    if out is not None:
+        name, per_anchor = next(
+            (d2, n) for d2, (mm, n) in _RPN_OUTPUTS.items() if mm == out)
+        return f'{name}.{param}', per_anchor
+    if index is not None:
+        return f'conv.conv{index}.{param}', 0
+    return f'conv.{param}', 0
+
+
 def _state_dict_of(ckpt: Mapping) -> Tuple[Mapping, Counter]:
     """The detectron2 state dict inside a checkpoint, in CLIPFastRCNN names.
 
@@ -269,10 +365,35 @@ def _check_cell_anchors(anchors: Tensor, key: str, num_sizes: int,
             f'numbers of sizes and ratios of this RPN')
 
 
+def _offline_backbone_key(name: str, fpn: bool) -> Tuple[Optional[str], str]:
+    """The mmregion key of ``offline_backbone.{name}``, or None and why.
+
+    Args:
+        name (str): The key without ``offline_backbone.``.
+        fpn (bool): Whether the offline RPN is an R50-FPN (``bottom_up.*``
+            ResNet, ``fpn_*`` layers) rather than an R50-C4.
+
+    Returns:
+        tuple[str | None, str]: The key (``offline_rpn.backbone.*`` or
+        ``offline_rpn.neck.*``) and the reason it is None.
+    """
+    if not fpn:
+        resnet = _mmdet_resnet_key(name)
+        return (f'offline_rpn.backbone.{resnet}' if resnet else None,
+                'not a detectron2 ResNet weight (R50-C4 offline RPN)')
+    why = ('not a detectron2 R50-FPN weight (bottom_up.* ResNet, '
+           'fpn_lateral2..5, fpn_output2..5)')
+    if name.startswith('bottom_up.'):
+        resnet = _mmdet_resnet_key(name[len('bottom_up.'):])
+        return (f'offline_rpn.backbone.{resnet}' if resnet else None, why)
+    neck = _mmdet_fpn_key(name)
+    return (f'offline_rpn.neck.{neck}' if neck else None, why)
+
+
 def regionclip_to_mmregion(
         ckpt: Mapping,
         strict: bool = True,
-        num_sizes: int = NUM_SIZES,
+        num_sizes: Optional[int] = None,
         num_ratios: int = NUM_RATIOS) -> Tuple[StateDict, Dict[str, Any]]:
     """Convert an official RegionCLIP checkpoint to mmregion's RegionCLIP.
 
@@ -282,21 +403,22 @@ def regionclip_to_mmregion(
             (``backbone.*`` + ``proposal_generator.*``); numpy arrays are
             turned into tensors.
         strict (bool): Raise on keys that cannot be converted (unknown, or
-            parts mmregion has no counterpart for: a mask head, a
-            class-specific box regressor, a learned classifier, an FPN
-            offline RPN such as the LVIS one of the pretrained checkpoints).
-            False skips them and lists them in ``report['skipped']``.
-            Defaults to True.
-        num_sizes (int): Anchor sizes of the offline RPN. Defaults to 5.
+            parts mmregion has no counterpart for: a class-specific box
+            regressor or mask predictor, a learned classifier, mask-head
+            convs). False skips them and lists them in
+            ``report['skipped']``. Defaults to True.
+        num_sizes (int, optional): Anchor sizes per cell of the offline RPN
+            (per level for an FPN). Defaults to 5 (R50-C4) or 1 (R50-FPN).
         num_ratios (int): Anchor aspect ratios of the offline RPN.
             Defaults to 3.
 
     Returns:
         tuple[dict, dict]: The mmregion state dict (``backbone.*``,
-        ``offline_rpn.backbone.*``, ``offline_rpn.bbox_head.*``,
-        ``roi_head.bbox_head.fc_reg.*``, as far as the checkpoint has them),
-        and extras: ``train_embeddings`` (C, D) and ``test_embeddings``
-        (C', D) when present, and ``report``: ``converted`` / ``added`` /
+        ``offline_rpn.backbone.*``, ``offline_rpn.neck.*`` (FPN),
+        ``offline_rpn.bbox_head.*``, ``roi_head.bbox_head.fc_reg.*``,
+        ``roi_head.mask_head.*``, as far as the checkpoint has them), and
+        extras: ``train_embeddings`` (C, D) and ``test_embeddings`` (C', D)
+        when present, and ``report``: ``converted`` / ``added`` /
         ``dropped`` (tensor counts per group), ``skipped`` (key → why),
         ``embeddings`` (shapes), ``anchor_permutation`` (None without an
         RPN head) and ``warnings``.
@@ -308,6 +430,8 @@ def regionclip_to_mmregion(
     """
     state, dropped = _state_dict_of(ckpt)
     fpn = any(k.startswith(_FPN_BACKBONE) for k in state)
+    if num_sizes is None:
+        num_sizes = NUM_SIZES_FPN if fpn else NUM_SIZES
     out: StateDict = {}
     extras: Dict[str, Any] = {}
     converted, added = Counter(), Counter()
@@ -322,9 +446,7 @@ def regionclip_to_mmregion(
             unknown[key] = f'a {type(value).__name__}, not a tensor'
             continue
         group = key.split('.', 1)[0]
-        if fpn and key.startswith(_OFFLINE):
-            unknown[key] = _FPN_REASON
-        elif key in _DROPPED_KEYS or key.startswith(_DROPPED_PREFIXES):
+        if key in _DROPPED_KEYS or key.startswith(_DROPPED_PREFIXES):
             if key.startswith(_CELL_ANCHORS):
                 _check_cell_anchors(tensor, key, num_sizes, num_ratios)
                 group = _CELL_ANCHORS.rstrip('.')
@@ -339,19 +461,19 @@ def regionclip_to_mmregion(
                 out[key] = tensor
                 converted['backbone'] += 1
         elif group == 'offline_backbone':
-            name = _mmdet_resnet_key(key[len('offline_backbone.'):])
+            name, why = _offline_backbone_key(
+                key[len('offline_backbone.'):], fpn)
             if name is None:
-                unknown[key] = ('not a detectron2 ResNet-C4 weight (only '
-                                'R50-C4 offline RPNs are supported)')
+                unknown[key] = why
             else:
-                out[f'offline_rpn.backbone.{name}'] = tensor
-                converted['offline_rpn.backbone'] += 1
+                out[name] = tensor
+                converted['.'.join(name.split('.')[:2])] += 1
         elif key.startswith(_RPN_HEAD):
-            layer, _, param = key[len(_RPN_HEAD):].partition('.')
-            if layer not in _RPN_LAYERS or param not in ('weight', 'bias'):
-                unknown[key] = 'not a StandardRPNHead weight with one conv'
+            mapped = _mmdet_rpn_key(key[len(_RPN_HEAD):])
+            if mapped is None:
+                unknown[key] = 'not a detectron2 StandardRPNHead weight'
                 continue
-            name, per_anchor = _RPN_LAYERS[layer]
+            name, per_anchor = mapped
             if per_anchor:
                 has_rpn_head = True
                 if tensor.shape[0] != len(perm) * per_anchor:
@@ -361,7 +483,7 @@ def regionclip_to_mmregion(
                         f'{num_ratios} ratios x {per_anchor}); pass the '
                         f'numbers of anchor sizes and ratios of this RPN')
                 tensor = _to_mmdet_anchor_order(tensor, perm, per_anchor)
-            out[f'offline_rpn.bbox_head.{name}.{param}'] = tensor
+            out[f'offline_rpn.bbox_head.{name}'] = tensor
             converted['offline_rpn.bbox_head'] += 1
         elif key.startswith(_PREDICTOR):
             name = key[len(_PREDICTOR):]
@@ -388,8 +510,19 @@ def regionclip_to_mmregion(
                                 'classifies with text embeddings only')
             else:
                 unknown[key] = 'not a RegionCLIP box predictor weight'
-        elif key.startswith('roi_heads.mask_head.'):
-            unknown[key] = "a mask head; mmregion's RegionCLIP has none"
+        elif key.startswith(_MASK_HEAD):
+            layer, _, param = key[len(_MASK_HEAD):].partition('.')
+            if layer not in _MASK_LAYERS or param not in ('weight', 'bias'):
+                unknown[key] = ('not a weight of a mask head without convs '
+                                '(MaskRCNNConvUpsampleHead, NUM_CONV 0)')
+            elif layer == 'predictor' and tensor.shape[0] != 1:
+                unknown[key] = (f'a class-specific mask predictor '
+                                f'({tensor.shape[0]} outputs); mmregion '
+                                f'predicts class-agnostic masks (1)')
+            else:
+                out[f'roi_head.mask_head.{_MASK_LAYERS[layer]}.{param}'] = \
+                    tensor
+                converted['roi_head.mask_head'] += 1
         else:
             unknown[key] = 'not a RegionCLIP weight'
 
@@ -399,12 +532,12 @@ def regionclip_to_mmregion(
             f'converted: {_describe(unknown)}. Pass strict=False '
             f'(--no-strict) to skip them.')
     for key in list(out):
-        if key.startswith('offline_rpn.backbone.') and key.endswith(
-                '.running_var'):
+        if key.startswith('offline_rpn.') and key.endswith('.running_var'):
             counter = key[:-len('running_var')] + 'num_batches_tracked'
             if counter not in out:
                 out[counter] = torch.zeros((), dtype=torch.long)
-                added['offline_rpn.backbone num_batches_tracked'] += 1
+                part = '.'.join(key.split('.')[:2])
+                added[f'{part} num_batches_tracked'] += 1
     for note in notes:
         warnings.warn(note)
     extras['report'] = dict(
@@ -425,22 +558,26 @@ def regionclip_to_mmregion(
 def mmregion_to_regionclip(state_dict: Mapping[str, Tensor],
                            train_embeddings: Optional[Tensor] = None,
                            test_embeddings: Optional[Tensor] = None,
-                           num_sizes: int = NUM_SIZES,
+                           num_sizes: Optional[int] = None,
                            num_ratios: int = NUM_RATIOS) -> StateDict:
     """Export mmregion's RegionCLIP weights under the official names.
 
     The inverse of :func:`regionclip_to_mmregion`: ``backbone.*`` as is,
-    ``offline_rpn.backbone.*`` in detectron2 ResNet names (BatchNorm's
-    ``num_batches_tracked`` dropped: detectron2's FrozenBN has none), the
-    RPN head with its channels back in detectron2's anchor order,
-    ``fc_reg`` as ``bbox_pred``, and the embeddings as ``cls_score`` /
-    ``test_cls_score`` with a zero ``cls_bg_score`` (1, D).
+    ``offline_rpn.backbone.*`` in detectron2 ResNet names (under
+    ``offline_backbone.bottom_up.`` when the offline RPN has an FPN
+    ``neck``, whose layers become ``fpn_lateral*`` / ``fpn_output*``;
+    BatchNorm's ``num_batches_tracked`` dropped: detectron2's FrozenBN has
+    none), the RPN head with its channels back in detectron2's anchor order,
+    ``fc_reg`` as ``bbox_pred``, the mask head's ``upsample`` /
+    ``conv_logits`` as ``deconv`` / ``predictor``, and the embeddings as
+    ``cls_score`` / ``test_cls_score`` with a zero ``cls_bg_score`` (1, D).
 
     Args:
         state_dict (Mapping[str, Tensor]): A :class:`RegionCLIP` state dict.
         train_embeddings (Tensor, optional): (C, D) train text embeddings.
         test_embeddings (Tensor, optional): (C', D) test text embeddings.
-        num_sizes (int): Anchor sizes of the offline RPN. Defaults to 5.
+        num_sizes (int, optional): Anchor sizes per cell of the offline RPN
+            (per level for an FPN). Defaults to 5 (R50-C4) or 1 (R50-FPN).
         num_ratios (int): Anchor aspect ratios. Defaults to 3.
 
     Returns:
@@ -451,41 +588,51 @@ def mmregion_to_regionclip(state_dict: Mapping[str, Tensor],
         ValueError: Naming the keys that have no official counterpart (e.g.
             a trainable ``rpn_head.*``).
     """
+    fpn = any(k.startswith('offline_rpn.neck.') for k in state_dict)
+    if num_sizes is None:
+        num_sizes = NUM_SIZES_FPN if fpn else NUM_SIZES
     perm = anchor_permutation(num_sizes, num_ratios)
-    rpn_layers = {mm: (d2, n) for d2, (mm, n) in _RPN_LAYERS.items()}
+    resnet_prefix = 'offline_backbone.bottom_up.' if fpn else \
+        'offline_backbone.'
     out: StateDict = {}
     unknown = []
     for key, tensor in state_dict.items():
         if key.endswith('num_batches_tracked'):
             continue
+        name = None
         if key.startswith('backbone.') and _CLIP_RESNET_KEY.match(
                 key[len('backbone.'):]):
-            out[key] = tensor
+            name = key
         elif key.startswith('offline_rpn.backbone.'):
-            name = _detectron2_resnet_key(key[len('offline_rpn.backbone.'):])
-            if name is None:
-                unknown.append(key)
-            else:
-                out[f'offline_backbone.{name}'] = tensor
+            resnet = _detectron2_resnet_key(
+                key[len('offline_rpn.backbone.'):])
+            name = resnet and resnet_prefix + resnet
+        elif key.startswith('offline_rpn.neck.'):
+            neck = _detectron2_fpn_key(key[len('offline_rpn.neck.'):])
+            name = neck and 'offline_backbone.' + neck
         elif key.startswith('offline_rpn.bbox_head.'):
-            layer, _, param = key[len('offline_rpn.bbox_head.'):].partition(
-                '.')
-            if layer not in rpn_layers or param not in ('weight', 'bias'):
-                unknown.append(key)
-                continue
-            name, per_anchor = rpn_layers[layer]
-            if per_anchor:
-                if tensor.shape[0] != len(perm) * per_anchor:
-                    raise ValueError(
-                        f'{key}: {tensor.shape[0]} output channels, expected '
-                        f'{len(perm) * per_anchor} ({num_sizes} sizes x '
-                        f'{num_ratios} ratios x {per_anchor})')
-                tensor = _to_detectron2_anchor_order(tensor, perm, per_anchor)
-            out[f'{_RPN_HEAD}{name}.{param}'] = tensor
+            mapped = _detectron2_rpn_key(key[len('offline_rpn.bbox_head.'):])
+            if mapped is not None:
+                name, per_anchor = _RPN_HEAD + mapped[0], mapped[1]
+                if per_anchor:
+                    if tensor.shape[0] != len(perm) * per_anchor:
+                        raise ValueError(
+                            f'{key}: {tensor.shape[0]} output channels, '
+                            f'expected {len(perm) * per_anchor} ({num_sizes} '
+                            f'sizes x {num_ratios} ratios x {per_anchor})')
+                    tensor = _to_detectron2_anchor_order(
+                        tensor, perm, per_anchor)
         elif key.startswith('roi_head.bbox_head.fc_reg.'):
-            out[_PREDICTOR + 'bbox_pred.' + key.rsplit('.', 1)[1]] = tensor
-        else:
+            name = _PREDICTOR + 'bbox_pred.' + key.rsplit('.', 1)[1]
+        elif key.startswith('roi_head.mask_head.'):
+            layer, _, param = key[len('roi_head.mask_head.'):].partition('.')
+            d2_layer = next(
+                (d2 for d2, mm in _MASK_LAYERS.items() if mm == layer), None)
+            name = d2_layer and f'{_MASK_HEAD}{d2_layer}.{param}'
+        if name is None:
             unknown.append(key)
+        else:
+            out[name] = tensor
     if unknown:
         raise ValueError(
             f'mmregion_to_regionclip: {_count(unknown)} without an '
@@ -569,7 +716,7 @@ def convert_regionclip_checkpoint(src: str,
                                   dst: str,
                                   vocab_prefix: Optional[str] = None,
                                   strict: bool = True,
-                                  num_sizes: int = NUM_SIZES,
+                                  num_sizes: Optional[int] = None,
                                   num_ratios: int = NUM_RATIOS
                                   ) -> Dict[str, Any]:
     """Convert an official RegionCLIP checkpoint file to mmregion files.
@@ -588,7 +735,8 @@ def convert_regionclip_checkpoint(src: str,
         vocab_prefix (str, optional): Prefix of the vocabulary files.
             Defaults to ``dst`` without its extension.
         strict (bool): See :func:`regionclip_to_mmregion`. Defaults to True.
-        num_sizes (int): Anchor sizes of the offline RPN. Defaults to 5.
+        num_sizes (int, optional): Anchor sizes per cell of the offline RPN
+            (per level for an FPN). Defaults to 5 (R50-C4) or 1 (R50-FPN).
         num_ratios (int): Anchor aspect ratios. Defaults to 3.
 
     Returns:

@@ -221,6 +221,7 @@ def test_converted_rpn_scores_anchors_as_detectron2(tiny):
 def test_unconvertible_keys_are_named(tiny):
     exported = dict(tiny['exported'])
     exported['roi_heads.mask_head.predictor.weight'] = torch.zeros(3, 8, 1, 1)
+    exported['roi_heads.mask_head.mask_fcn1.weight'] = torch.zeros(8, 8, 3, 3)
     exported['offline_backbone.res4.0.conv2_offset.weight'] = torch.zeros(1)
     exported['roi_heads.box_predictor.cls_score.bias'] = torch.zeros(3)
     exported['something.else'] = torch.zeros(1)
@@ -229,12 +230,16 @@ def test_unconvertible_keys_are_named(tiny):
         regionclip_to_mmregion(exported)
     message = str(info.value)
     assert message.startswith(
-        'regionclip_to_mmregion: 5 keys cannot be converted: ')
-    for part in ("a mask head; mmregion's RegionCLIP has none (1 key: "
+        'regionclip_to_mmregion: 6 keys cannot be converted: ')
+    for part in ('a class-specific mask predictor (3 outputs); mmregion '
+                 'predicts class-agnostic masks (1) (1 key: '
                  'roi_heads.mask_head.predictor.weight)',
-                 'not a detectron2 ResNet-C4 weight (only R50-C4 offline '
-                 'RPNs are supported) (1 key: offline_backbone.res4.0.'
-                 'conv2_offset.weight)', 'a learned classifier bias',
+                 'not a weight of a mask head without convs '
+                 '(MaskRCNNConvUpsampleHead, NUM_CONV 0) (1 key: '
+                 'roi_heads.mask_head.mask_fcn1.weight)',
+                 'not a detectron2 ResNet weight (R50-C4 offline RPN) (1 '
+                 'key: offline_backbone.res4.0.conv2_offset.weight)',
+                 'a learned classifier bias',
                  'not a RegionCLIP weight (2 keys: something.else, '
                  'something.more)', 'Pass strict=False (--no-strict)'):
         assert part in message
@@ -243,30 +248,10 @@ def test_unconvertible_keys_are_named(tiny):
     assert sorted(extras['report']['skipped']) == [
         'offline_backbone.res4.0.conv2_offset.weight',
         'roi_heads.box_predictor.cls_score.bias',
+        'roi_heads.mask_head.mask_fcn1.weight',
         'roi_heads.mask_head.predictor.weight', 'something.else',
         'something.more'
     ]
-
-
-def test_fpn_offline_rpn_is_named_and_skipped(tiny):
-    """The pretrained checkpoints carry RegionCLIP's LVIS R50-FPN RPN (3
-    anchors per level): skipped as a whole, with the reason."""
-    exported = {
-        k.replace('offline_backbone.', 'offline_backbone.bottom_up.'): v
-        for k, v in tiny['exported'].items()
-    }
-    exported['offline_backbone.fpn_lateral4.weight'] = torch.zeros(8, 32, 1,
-                                                                   1)
-    rpn = 'offline_proposal_generator.rpn_head.'
-    exported[rpn + 'objectness_logits.weight'] = torch.zeros(3, 32, 1, 1)
-    with pytest.raises(ValueError, match=r'part of an FPN offline RPN; '
-                       r'mmregion converts R50-C4 offline RPNs .* \(222 '
-                       r'keys: offline_backbone.bottom_up.stem.conv1.weight'):
-        regionclip_to_mmregion(exported)
-    converted, extras = regionclip_to_mmregion(exported, strict=False)
-    assert {k.split('.')[0] for k in converted} == {'backbone', 'roi_head'}
-    assert len(extras['report']['skipped']) == 222
-    assert extras['report']['anchor_permutation'] is None
 
 
 def test_offline_rpn_checkpoint_converts_alone(tiny):
@@ -443,3 +428,193 @@ def test_converted_parts_load_through_init_cfg(tiny, tmp_path):
     for key, value in tiny['state'].items():
         if key.startswith(('backbone.', 'offline_rpn.')):
             assert torch.equal(loaded[key], value), key
+
+
+# --- RegionCLIP's LVIS R50-FPN offline RPN and the res5 mask head ---------
+
+LVIS_CONFIG = osp.join(REPO,
+                       'configs/regionclip/regionclip_rn50_c4_1x_lvis-ovd.py')
+MASK_HEAD = dict(
+    type='FCNMaskHead',
+    num_convs=0,
+    in_channels=256,
+    conv_out_channels=8,
+    class_agnostic=True,
+    num_classes=1)
+
+
+def _tiny_fpn_rpn(lsj: bool) -> Config:
+    """The LVIS config's R50-FPN offline RPN, narrow (res2..res5: 8..64
+    channels, FPN and RPN: 8). ``lsj``: as rpn_lvis_866_lsj.pth (BN in the
+    FPN, two RPN convs); else as rpn_lvis_866.pth (neither)."""
+    rpn = copy.deepcopy(Config.fromfile(LVIS_CONFIG).model.offline_rpn)
+    rpn.pop('init_cfg')
+    rpn.backbone.update(base_channels=2)
+    rpn.neck.update(in_channels=[8, 16, 32, 64], out_channels=8)
+    rpn.rpn_head.update(in_channels=8, feat_channels=8)
+    if not lsj:
+        rpn.neck.norm_cfg = None
+        rpn.rpn_head.num_convs = 1
+    return rpn
+
+
+@pytest.fixture(scope='module', params=[False, True],
+                ids=['rpn_lvis_866', 'rpn_lvis_866_lsj'])
+def tiny_fpn(request):
+    """A RegionCLIP with an R50-FPN offline RPN and a mask head, random
+    weights (BN statistics included), exported under the official names."""
+    torch.manual_seed(0)
+    model = _tiny_regionclip(
+        offline_rpn=dict(_delete_=True, **_tiny_fpn_rpn(request.param)),
+        roi_head=dict(mask_roi_extractor=None, mask_head=MASK_HEAD))
+    state = {
+        k: torch.rand_like(v) if v.is_floating_point() else v.clone()
+        for k, v in model.state_dict().items()
+    }
+    model.load_state_dict(state)
+    exported = mmregion_to_regionclip(state, torch.randn(3, 64),
+                                      torch.randn(5, 64))
+    return dict(lsj=request.param, model=model, state=state,
+                exported=exported)
+
+
+def test_fpn_export_uses_detectron2_names(tiny_fpn):
+    exported, lsj = tiny_fpn['exported'], tiny_fpn['lsj']
+    up = 'offline_backbone.bottom_up.'
+    for key in (up + 'stem.conv1.weight', up + 'stem.conv1.norm.bias',
+                up + 'res2.0.shortcut.norm.running_mean',
+                up + 'res5.2.conv3.weight', up + 'res5.0.shortcut.weight',
+                'roi_heads.mask_head.deconv.weight',
+                'roi_heads.mask_head.predictor.bias'):
+        assert key in exported, key
+    assert not any(k.startswith(('offline_backbone.res', 'offline_backbone.'
+                                 'stem')) for k in exported)
+    fpn = 'offline_backbone.fpn_'
+    # res{s} feeds fpn_lateral{s}: 8, 16, 32, 64 input channels
+    for stage, channels in zip((2, 3, 4, 5), (8, 16, 32, 64)):
+        assert exported[f'{fpn}lateral{stage}.weight'].shape == (8, channels,
+                                                                 1, 1)
+        assert exported[f'{fpn}output{stage}.weight'].shape == (8, 8, 3, 3)
+        assert (f'{fpn}lateral{stage}.bias' in exported) != lsj
+        assert (f'{fpn}output{stage}.norm.running_var' in exported) == lsj
+    rpn = 'offline_proposal_generator.rpn_head.'
+    convs = ['conv.conv0.weight', 'conv.conv1.bias'] if lsj else [
+        'conv.weight', 'conv.bias'
+    ]
+    for name in convs:
+        assert rpn + name in exported, name
+    # one anchor size per level x 3 ratios
+    assert exported[rpn + 'objectness_logits.weight'].shape == (3, 8, 1, 1)
+    assert exported[rpn + 'anchor_deltas.weight'].shape == (12, 8, 1, 1)
+    assert exported['roi_heads.mask_head.predictor.weight'].shape == (1, 8, 1,
+                                                                      1)
+    assert exported['roi_heads.mask_head.deconv.weight'].shape == (256, 8, 2,
+                                                                   2)
+
+
+def test_fpn_round_trip_is_exact(tiny_fpn):
+    state, lsj = tiny_fpn['state'], tiny_fpn['lsj']
+    converted, extras = regionclip_to_mmregion(
+        {'model': tiny_fpn['exported']})
+    assert converted.keys() == state.keys()
+    for key, value in state.items():
+        assert converted[key].dtype == value.dtype, key
+        assert torch.equal(converted[key], value), key
+    report = extras['report']
+    count = lambda prefix: sum(  # noqa: E731
+        k.startswith(prefix) and not k.endswith('num_batches_tracked')
+        for k in state)
+    assert report['converted'] == {
+        'backbone': count('backbone.'),
+        'offline_rpn.backbone': count('offline_rpn.backbone.'),
+        'offline_rpn.neck': count('offline_rpn.neck.'),
+        'offline_rpn.bbox_head': 8 if lsj else 6,
+        'roi_head.bbox_head': 2,
+        'roi_head.mask_head': 4,
+    }
+    # 53 BatchNorms in ResNet-50 (stem, 16 x 3, 4 shortcuts); 8 in the FPN
+    added = {'offline_rpn.backbone num_batches_tracked': 53}
+    if lsj:
+        added['offline_rpn.neck num_batches_tracked'] = 8
+    assert report['added'] == added
+    assert report['anchor_permutation'] == [0, 1, 2]
+    assert report['skipped'] == {}
+    tiny_fpn['model'].load_state_dict(converted, strict=True)
+
+
+def _d2_conv(x, d2, name, padding=0):
+    """detectron2's Conv2d (bias or a frozen norm after it), written out."""
+    y = F.conv2d(x, d2[name + '.weight'], d2.get(name + '.bias'),
+                 padding=padding)
+    if name + '.norm.weight' in d2:
+        y = F.batch_norm(y, d2[name + '.norm.running_mean'],
+                         d2[name + '.norm.running_var'],
+                         d2[name + '.norm.weight'], d2[name + '.norm.bias'],
+                         eps=1e-5)
+    return y
+
+
+def test_converted_fpn_computes_detectron2s_pyramid(tiny_fpn):
+    """detectron2's FPN forward on the official weights (top-down from res5,
+    nearest 2x upsampling, max-pooled P6) equals the converted mmdet FPN."""
+    d2 = {
+        k[len('offline_backbone.'):]: v
+        for k, v in tiny_fpn['exported'].items()
+        if k.startswith('offline_backbone.fpn_')
+    }
+    torch.manual_seed(2)
+    feats = [
+        torch.randn(1, c, 32 // 2**i, 32 // 2**i)
+        for i, c in enumerate((8, 16, 32, 64))
+    ]
+    prev = _d2_conv(feats[3], d2, 'fpn_lateral5')
+    expected = [_d2_conv(prev, d2, 'fpn_output5', padding=1)]
+    for stage in (4, 3, 2):
+        prev = _d2_conv(feats[stage - 2], d2, f'fpn_lateral{stage}') + \
+            F.interpolate(prev, scale_factor=2.0, mode='nearest')
+        expected.insert(0, _d2_conv(prev, d2, f'fpn_output{stage}',
+                                    padding=1))
+    expected.append(F.max_pool2d(expected[-1], kernel_size=1, stride=2))
+    with torch.no_grad():
+        outs = tiny_fpn['model'].offline_rpn.neck(feats)
+    assert len(outs) == 5
+    for level, (out, ref) in enumerate(zip(outs, expected)):
+        assert torch.allclose(out, ref, atol=1e-5), level
+
+
+def test_pretrained_checkpoint_and_rpn_file_with_fpn_convert(tiny_fpn):
+    """A pretrained checkpoint (CLIP backbone, teacher, text encoder, LVIS
+    FPN RPN) converts strictly; so does the RPN's own file
+    (rpn_lvis_866.pth: backbone.bottom_up.*, backbone.fpn_*,
+    proposal_generator.*, roi_heads.*)."""
+    exported, state = tiny_fpn['exported'], tiny_fpn['state']
+    pretrained = {
+        k: v
+        for k, v in exported.items() if not k.startswith('roi_heads.')
+    }
+    pretrained['teacher_backbone.conv1.weight'] = torch.zeros(4, 3, 3, 3)
+    pretrained['lang_encoder.positional_embedding'] = torch.zeros(7, 8)
+    converted, extras = regionclip_to_mmregion(pretrained)
+    assert converted.keys() == {
+        k
+        for k in state if k.startswith(('backbone.', 'offline_rpn.'))
+    }
+    assert extras['report']['dropped'] == {
+        'teacher_backbone': 1,
+        'lang_encoder': 1
+    }
+
+    rpn_file = {
+        k.replace('offline_backbone.', 'backbone.').replace(
+            'offline_proposal_generator.', 'proposal_generator.'): v
+        for k, v in exported.items() if k.startswith('offline_')
+    }
+    rpn_file['roi_heads.box_predictor.cls_score.weight'] = torch.zeros(867, 8)
+    converted, extras = regionclip_to_mmregion({'model': rpn_file})
+    expected = {k for k in state if k.startswith('offline_rpn.')}
+    assert converted.keys() == expected
+    for key in expected:
+        assert torch.equal(converted[key], state[key]), key
+    assert extras['report']['dropped'] == {
+        'roi_heads (of the RPN checkpoint)': 1
+    }

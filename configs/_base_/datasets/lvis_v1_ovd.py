@@ -1,11 +1,13 @@
 # LVIS v1 open-vocabulary detection: train on the 866 base (frequent +
 # common) classes with repeat-factor sampling, test on all 1203 classes;
 # APr (rare = novel) is the headline number. Pipelines as for COCO OVD.
-# Make the base-only training file with:
+# LVISOVDDataset's class_group='base' drops the rare annotations and labels
+# the base classes 0..865 (so lvis_v1_train.json itself works too); the
+# base-only training file is made with:
 #   python tools/misc/make_ovd_split.py lvis \
 #       data/lvis_v1/annotations/lvis_v1_train.json data/lvis_v1/annotations
 _base_ = './coco_ovd.py'
-dataset_type = 'LVISV1Dataset'
+dataset_type = 'LVISOVDDataset'
 data_root = 'data/lvis_v1/'
 train_dataloader = dict(
     dataset=dict(
@@ -15,6 +17,7 @@ train_dataloader = dict(
         dataset=dict(
             type=dataset_type,
             data_root=data_root,
+            class_group='base',
             ann_file='annotations/lvis_v1_train_ovd_train_base.json',
             data_prefix=dict(img=''),
             filter_cfg=dict(filter_empty_gt=True, min_size=32),
@@ -24,6 +27,7 @@ val_dataloader = dict(
         _delete_=True,
         type=dataset_type,
         data_root=data_root,
+        class_group='all',
         ann_file='annotations/lvis_v1_val.json',
         data_prefix=dict(img=''),
         test_mode=True,

@@ -36,7 +36,9 @@ class CLIPResNet(BaseModule):
     16) and runs the remaining res5 stage and the attention pool per region:
     :meth:`pool_regions` on res4 features RoIAligned at
     ``pooler_resolution`` (twice the attention pool's grid, which res5's
-    stride 2 brings back to that grid).
+    stride 2 brings back to that grid). Its two halves,
+    :meth:`res5_regions` and :meth:`embed_res5`, let a mask head read the
+    res5 maps the embeddings are pooled from.
 
     Pretrained weights come from ``checkpoint`` (a local file, read by
     :func:`load_clip_visual_state_dict`: an OpenAI TorchScript archive such
@@ -152,15 +154,48 @@ class CLIPResNet(BaseModule):
         Returns:
             Tensor: Region embeddings (N, embed_dim), not normalised.
         """
+        self._check_roi_feats(roi_feats, 'pool_regions')
+        return self.attnpool(self.layer4(roi_feats))
+
+    def res5_regions(self, roi_feats: Tensor) -> Tensor:
+        """Run res5 (``layer4``) on RoI features: the first half of
+        :meth:`pool_regions`, whose output a mask head also reads.
+
+        Args:
+            roi_feats (Tensor): res4 features of N regions, (N,
+                res4_channels, pooler_resolution, pooler_resolution).
+
+        Returns:
+            Tensor: res5 maps (N, res5_channels, attnpool_grid,
+            attnpool_grid), e.g. (N, 2048, 7, 7) for RN50.
+        """
+        self._check_roi_feats(roi_feats, 'res5_regions')
+        return self.layer4(roi_feats)
+
+    def embed_res5(self, res5_feats: Tensor) -> Tensor:
+        """Attention-pool res5 maps of regions: the second half of
+        :meth:`pool_regions`.
+
+        Args:
+            res5_feats (Tensor): (N, res5_channels, attnpool_grid,
+                attnpool_grid), as :meth:`res5_regions` returns.
+
+        Returns:
+            Tensor: Region embeddings (N, embed_dim), not normalised.
+        """
+        return self.attnpool(res5_feats)
+
+    def _check_roi_feats(self, roi_feats: Tensor, where: str) -> None:
+        """Raise a ValueError naming ``where`` and both shapes unless
+        ``roi_feats`` is (N, res4_channels, P, P), P = pooler_resolution."""
         size = self.pooler_resolution
         expected = [self.res4_channels, size, size]
         if roi_feats.dim() != 4 or list(roi_feats.shape[1:]) != expected:
             raise ValueError(
-                f"CLIPResNet('{self.model_name}').pool_regions: expected "
+                f"CLIPResNet('{self.model_name}').{where}: expected "
                 f'res4 RoI features [N, {self.res4_channels}, {size}, '
                 f'{size}] (pooler_resolution={size}), got '
                 f'{list(roi_feats.shape)}')
-        return self.attnpool(self.layer4(roi_feats))
 
     def init_weights(self) -> None:
         """Initialise, then load ``checkpoint`` if given.

@@ -21,13 +21,15 @@ class RegionCLIP(TwoStageDetector):
     Data flow: image → ``data_preprocessor`` (CLIP pixel statistics) →
     ``backbone`` (:class:`CLIPResNet`, res4 at stride 16) → proposals →
     RoIAlign on res4 → the backbone's res5 + attention pool → text
-    classifier and box regressor (:class:`RegionCLIPRoIHead`).
+    classifier and box regressor (:class:`RegionCLIPRoIHead`), and with a
+    ``roi_head.mask_head`` class-agnostic masks from the res5 maps.
 
     Proposals come from ``proposal_source``:
 
     * ``'rpn'``: a trainable ``rpn_head`` on res4 (Faster R-CNN C4 layout);
     * ``'offline_rpn'``: a frozen, separately trained mmdet ``RPN`` detector
-      (``offline_rpn``) with its own backbone and its own pixel
+      (``offline_rpn``: an R50-C4 RPN, or an R50-FPN one with a ``neck``
+      as RegionCLIP's LVIS RPN) with its own backbone and its own pixel
       normalisation (the input is de-normalised with ours and re-normalised
       with its ``data_preprocessor``'s statistics and channel order);
       scores at test time then combine class probability and objectness;
@@ -86,7 +88,8 @@ class RegionCLIP(TwoStageDetector):
                 f'embed_dim is {text_dim} ({text_dim} vs '
                 f'{self.backbone.embed_dim}); use text embeddings of the '
                 f'same CLIP model')
-        self.roi_head.set_region_encoder(self.backbone.pool_regions)
+        self.roi_head.set_region_encoder(self.backbone.res5_regions,
+                                        self.backbone.embed_res5)
         self.offline_rpn = None
         if offline_rpn is not None and proposal_source == 'offline_rpn':
             self.offline_rpn = MODELS.build(copy.deepcopy(offline_rpn))

@@ -71,8 +71,11 @@ class FocalScaledCrossEntropyLoss(nn.Module):
             row_weight = row_weight * weight.float()
         ce = F.cross_entropy(cls_score, label, reduction='none')
         if self.gamma is not None:
-            p_t = torch.exp(-ce)
-            loss = ce * (1 - p_t)**self.gamma * row_weight
+            # 1 - p_t, kept above 0 where p_t rounds to 1 so that the
+            # power's gradient stays finite (it is 0 there)
+            one_minus_p_t = (-torch.expm1(-ce)).clamp(
+                min=torch.finfo(ce.dtype).tiny)
+            loss = ce * one_minus_p_t**self.gamma * row_weight
             denominator = row_weight.new_tensor(float(len(loss)))
             if weight is not None:
                 denominator = (weight > 0).sum().clamp(min=1).float()

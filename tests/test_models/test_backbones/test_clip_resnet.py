@@ -115,6 +115,23 @@ def test_pool_regions_shapes_and_bad_input():
         backbone(torch.rand(1, 1, 64, 64))
 
 
+def test_res5_regions_and_embed_res5_split_pool_regions():
+    """res5 maps (what a mask head reads) then the attention pool give the
+    region embeddings of pool_regions."""
+    torch.manual_seed(0)
+    backbone = CLIPResNet('RN-tiny').eval()
+    roi_feats = torch.rand(5, 128, 4, 4)
+    with torch.no_grad():
+        res5 = backbone.res5_regions(roi_feats)
+        assert res5.shape == (5, 256, 2, 2)
+        assert torch.equal(
+            backbone.embed_res5(res5), backbone.pool_regions(roi_feats))
+    with pytest.raises(ValueError, match=re.escape(
+            "CLIPResNet('RN-tiny').res5_regions: expected res4 RoI features "
+            '[N, 128, 4, 4] (pooler_resolution=4), got [5, 128, 8, 8]')):
+        backbone.res5_regions(torch.rand(5, 128, 8, 8))
+
+
 @pytest.mark.parametrize('frozen_stages,frozen', [
     (-1, []),
     (0, ['stem']),

@@ -64,3 +64,17 @@ def test_empty_and_sampler_weights():
     torch.testing.assert_close(masked, loss(scores[:2], labels[:2]))
     with pytest.raises(ValueError, match='gamma must be >= 0'):
         FocalScaledCrossEntropyLoss(gamma=-1)
+
+
+def test_confident_rows_keep_finite_gradients():
+    """A row classified with p_t == 1 in float32 (a confident background
+    RoI of an untrained CLIP) must not turn the gradient into NaN."""
+    scores = torch.tensor([[-100., -90., 0.], [5., 0., 0.]],
+                          requires_grad=True)
+    loss = FocalScaledCrossEntropyLoss(gamma=0.5, bg_weight=0.2)(
+        scores, torch.tensor([2, 0]))
+    loss.backward()
+    assert torch.isfinite(scores.grad).all()
+    assert scores.grad[0].abs().max() < 1e-6
+    torch.testing.assert_close(
+        loss, _direct(scores.detach(), torch.tensor([2, 0]), 0.5, 0.2))
