@@ -1,9 +1,18 @@
+from .caption_files import (CaptionedImage, read_caption_file,
+                            read_coco_captions, read_tsv_captions)
+from .coco_image_caption import CocoImageCaptionDataset
 from .coco_ovd import CocoOVDDataset
+from .concepts import (ConceptCounts, ConceptPool, count_concepts,
+                       extract_concepts, load_spacy)
 from .lvis_ovd import LVISOVDDataset
 from .synthetic_shapes import SyntheticShapesDataset
+from .tsv_image_caption import TsvImageCaptionDataset
 from .validated_coco import ValidatedCocoDataset, segmentation_problem
 
 __all__ = [
     'ValidatedCocoDataset', 'SyntheticShapesDataset', 'CocoOVDDataset',
-    'LVISOVDDataset', 'segmentation_problem'
+    'LVISOVDDataset', 'segmentation_problem', 'CocoImageCaptionDataset',
+    'TsvImageCaptionDataset', 'CaptionedImage', 'read_caption_file',
+    'read_coco_captions', 'read_tsv_captions', 'ConceptCounts', 'ConceptPool',
+    'count_concepts', 'extract_concepts', 'load_spacy'
 ]

@@ -26,6 +26,7 @@ def _run(args, **kwargs):
     ('tools/model_converters/regionclip_to_mmregion.py', '--vocab-prefix'),
     ('tools/analysis_tools/benchmark_region_features.py', '--lvis-texts'),
     ('demo/image_demo.py', '--texts'),
+    ('tools/misc/extract_concepts.py', '--min-freq'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])
