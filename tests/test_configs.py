@@ -19,14 +19,19 @@ def test_configs_found():
 
 
 FILE_KEYS = ('checkpoint', 'train_vocabulary', 'test_vocabulary')
+# files that cannot be None: a pretraining concept pool becomes two names,
+# embedded with one prompt template (81 take half a minute on 2 cores)
+STAND_INS = dict(concepts=['cat', 'dog'], templates='simple')
 
 
 def _without_files(cfg):
     """The config with local weight/vocabulary files removed (tests have
-    none): ``init_cfg`` and the keys in FILE_KEYS become None."""
+    none): ``init_cfg`` and the keys in FILE_KEYS become None, those in
+    STAND_INS their stand-in."""
     if isinstance(cfg, dict):
         return {
-            k: None if k in FILE_KEYS + ('init_cfg', ) else _without_files(v)
+            k: STAND_INS[k] if k in STAND_INS else
+            None if k in FILE_KEYS + ('init_cfg', ) else _without_files(v)
             for k, v in cfg.items()
         }
     if isinstance(cfg, (list, tuple)):
@@ -35,6 +40,7 @@ def _without_files(cfg):
 
 
 EXPECTED = {
+    'pretrain': ('RegionPretrainer', 'CLIPResNet'),
     'resnet_se': ('MaskRCNN', 'ResNetSE'),
     'mask-rcnn': ('MaskRCNN', 'ResNetSE'),
     'regionclip': ('RegionCLIP', 'CLIPResNet'),
@@ -107,3 +113,28 @@ def test_regionclip_lvis_configs_have_the_official_recipe(
     rpn = cfg.model.offline_rpn
     assert rpn.neck.type == 'FPN' and rpn.backbone.num_stages == 4
     assert rpn.rpn_head.anchor_generator.strides == [4, 8, 16, 32, 64]
+
+
+@pytest.mark.parametrize('name,clip,pooler', [
+    ('regionclip-pretrain_rn50_c4_600k_cc3m.py', 'RN50', 14),
+    ('regionclip-pretrain_rn50x4_c4_600k_cc3m.py', 'RN50x4', 18),
+    ('regionclip-pretrain_rn50_c4_600k_coco-caption.py', 'RN50', 14),
+])
+def test_pretrain_configs_have_the_official_recipe(name, clip, pooler):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pretrain', name))
+    # SGD, 96 images per step (32 GPUs x 3), lr 0.002, 600k iterations,
+    # steps at 300k and 525k, gradient norm clipped at 5
+    assert cfg.train_dataloader.batch_size == 3
+    assert cfg.auto_scale_lr.base_batch_size == 96
+    assert cfg.optim_wrapper.optimizer.lr == 0.002
+    assert cfg.optim_wrapper.clip_grad.max_norm == 5.0
+    assert cfg.train_cfg.max_iters == 600000
+    assert cfg.param_scheduler[1].milestones == [300000, 525000]
+    model = cfg.model
+    assert model.backbone.model_name == model.text_encoder.model_name == clip
+    assert model.roi_extractor.roi_layer.output_size == pooler
+    assert (model.temperature, model.concept_threshold) == (0.01, 0.1)
+    assert model.num_regions == 100
+    assert model.offline_rpn.test_cfg.rpn.max_per_img == 300
+    assert model.offline_rpn.test_cfg.rpn.nms.iou_threshold == 0.5
+    assert 'captions' in cfg.train_dataloader.dataset.pipeline[-1].meta_keys

@@ -27,6 +27,7 @@ def _run(args, **kwargs):
     ('tools/analysis_tools/benchmark_region_features.py', '--lvis-texts'),
     ('demo/image_demo.py', '--texts'),
     ('tools/misc/extract_concepts.py', '--min-freq'),
+    ('tools/misc/export_student.py', '--prefix'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])

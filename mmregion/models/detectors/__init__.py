@@ -1,3 +1,4 @@
-from .regionclip import RegionCLIP
+from .region_pretrainer import RegionPretrainer
+from .regionclip import RegionCLIP, offline_rpn_proposals
 
-__all__ = ['RegionCLIP']
+__all__ = ['RegionCLIP', 'RegionPretrainer', 'offline_rpn_proposals']

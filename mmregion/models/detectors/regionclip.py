@@ -9,9 +9,39 @@ from mmdet.structures import SampleList
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
-from torch import Tensor
+from torch import Tensor, nn
 
 PROPOSAL_SOURCES = ('rpn', 'offline_rpn', 'gt')
+
+
+@torch.no_grad()
+def offline_rpn_proposals(offline_rpn: nn.Module, data_preprocessor: nn.Module,
+                          batch_inputs: Tensor,
+                          batch_data_samples: SampleList) -> List[InstanceData]:
+    """Proposals of a frozen mmdet ``RPN`` detector on our inputs.
+
+    The inputs are de-normalised with ``data_preprocessor``'s statistics
+    and re-normalised with the RPN's own (channel order included), then
+    its backbone (+ neck) and RPN head run with the RPN's test settings.
+
+    Args:
+        offline_rpn (nn.Module): An mmdet ``RPN`` detector (eval mode).
+        data_preprocessor (nn.Module): The preprocessor that normalised
+            ``batch_inputs`` (``mean``, ``std``, channel conversion).
+        batch_inputs (Tensor): (B, 3, H, W) normalised images.
+        batch_data_samples (list[DetDataSample]): Image metas.
+
+    Returns:
+        list[InstanceData]: Per image ``bboxes`` (n, 4) in the input's
+        coordinates and ``scores`` (n,), the objectness probabilities.
+    """
+    ours, theirs = data_preprocessor, offline_rpn.data_preprocessor
+    raw = batch_inputs * ours.std + ours.mean
+    if ours._channel_conversion != theirs._channel_conversion:
+        raw = raw.flip(1)
+    feats = offline_rpn.extract_feat((raw - theirs.mean) / theirs.std)
+    return offline_rpn.bbox_head.predict(
+        feats, batch_data_samples, rescale=False)
 
 
 @MODELS.register_module()
@@ -108,30 +138,11 @@ class RegionCLIP(TwoStageDetector):
         """Whether proposals come from a trainable RPN head."""
         return self.proposal_source == 'rpn'
 
-    def _offline_inputs(self, batch_inputs: Tensor) -> Tensor:
-        """Re-normalise our inputs for the offline RPN.
-
-        Args:
-            batch_inputs (Tensor): (B, 3, H, W) normalised by our
-                preprocessor.
-
-        Returns:
-            Tensor: (B, 3, H, W) normalised as the offline RPN expects.
-        """
-        ours, theirs = self.data_preprocessor, self.offline_rpn.data_preprocessor
-        raw = batch_inputs * ours.std + ours.mean
-        if ours._channel_conversion != theirs._channel_conversion:
-            raw = raw.flip(1)
-        return (raw - theirs.mean) / theirs.std
-
-    @torch.no_grad()
     def _offline_proposals(self, batch_inputs: Tensor,
                            batch_data_samples: SampleList) -> List[InstanceData]:
         """Proposals (``bboxes``, ``scores`` = objectness) of the offline RPN."""
-        feats = self.offline_rpn.extract_feat(
-            self._offline_inputs(batch_inputs))
-        return self.offline_rpn.bbox_head.predict(
-            feats, batch_data_samples, rescale=False)
+        return offline_rpn_proposals(self.offline_rpn, self.data_preprocessor,
+                                     batch_inputs, batch_data_samples)
 
     @staticmethod
     def _gt_proposals(batch_data_samples: SampleList) -> List[InstanceData]:

@@ -1,0 +1,434 @@
+"""RegionCLIP's region-text pretraining as an mmdet detector."""
+import copy
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmdet.models.detectors import BaseDetector
+from mmdet.registry import MODELS, TASK_UTILS
+from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox2roi, scale_boxes
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from ...data.prompt_templates import Templates
+from ...datasets.concepts import ConceptPool
+from ..language.vocabulary import Vocabulary
+from ..losses.region_text_losses import (concept_pseudo_labels,
+                                         image_text_contrastive_loss,
+                                         region_distillation_loss,
+                                         region_text_contrastive_loss)
+from .regionclip import offline_rpn_proposals
+
+LOSS_NAMES = ('region_text', 'distillation', 'image_text')
+"""Keys of ``loss_weights``."""
+
+DEFAULT_GRID = dict(
+    type='AnchorGenerator',
+    strides=[32],
+    ratios=[0.5, 1.0, 2.0],
+    scales=[1.0, 2.0, 4.0])
+"""Dense grid of regions when no offline RPN is given: boxes of 32, 64 and
+128 pixels (three aspect ratios) centred every 32 pixels."""
+
+
+@MODELS.register_module()
+class RegionPretrainer(BaseDetector):
+    """Region-text pretraining of a CLIP ResNet (RegionCLIP, CVPR 2022).
+
+    Data flow of one step, for images with captions:
+
+    1. regions: proposals of a frozen offline RPN (RegionCLIP: 300 after NMS
+       0.5, set in its ``test_cfg``) or, without one, a dense grid of boxes
+       (``grid_boxes``, an mmdet prior generator); ``num_regions`` of them
+       sampled per image in training; plus one whole-image box;
+    2. region embeddings: RoIAlign on res4 (``roi_extractor``) → the
+       backbone's res5 and attention pool (``CLIPResNet.pool_regions``), by
+       the trained student (``backbone``) and by the frozen teacher
+       (``teacher_backbone``, same config, loaded from the checkpoint; the
+       student starts from its weights);
+    3. pseudo labels: teacher region embeddings vs the concept pool's text
+       embeddings, softmax at ``temperature``, regions kept when the max
+       probability exceeds ``concept_threshold``;
+    4. losses (:mod:`~mmregion.models.losses.region_text_losses`), each
+       times its ``loss_weights`` entry: ``loss_region_text`` (contrastive,
+       same concept = positive), ``loss_region_distill`` (KL from the
+       teacher over the pool, kept regions) and ``loss_image_text``
+       (whole-image box vs a random caption of the image embedded by the
+       frozen ``text_encoder``, symmetric, negatives gathered from all
+       processes).
+
+    The captions come from the data samples' ``captions`` metainfo
+    (:class:`~mmregion.datasets.CocoImageCaptionDataset` with ``'captions'``
+    in ``PackDetInputs``' ``meta_keys``). Only the student is trained; it is
+    saved under ``backbone.*`` as in RegionCLIP checkpoints and
+    :func:`mmregion.apis.export_student` turns it into a CLIP visual-tower
+    file for the fine-tuning configs (``model.backbone.checkpoint``).
+
+    ``predict`` labels the regions of each image with the student's best
+    concept (``labels`` index the concept pool, ``concept_names``).
+
+    Args:
+        backbone (dict): A :class:`CLIPResNet` config (``checkpoint`` or
+            ``init_cfg`` give the CLIP weights of teacher and student).
+        text_encoder (dict): A :class:`CLIPTextEncoder` config (frozen), the
+            text tower of the same CLIP.
+        concepts (str | Sequence[str]): The concept pool: a concepts file
+            (:class:`~mmregion.datasets.ConceptPool`, from
+            ``tools/misc/extract_concepts.py``), a vocabulary ``.pth``
+            (:meth:`Vocabulary.load`) or a list of names.
+        roi_extractor (dict): mmdet RoI extractor on res4, e.g.
+            ``SingleRoIExtractor`` with ``RoIAlign(output_size=14,
+            sampling_ratio=0, aligned=True)`` and ``featmap_strides=[16]``.
+        offline_rpn (dict, optional): A frozen mmdet ``RPN`` detector
+            config with its own ``data_preprocessor`` and ``test_cfg``.
+            Defaults to None (grid boxes).
+        grid_boxes (dict): Prior generator config (``TASK_UTILS``) giving
+            the grid when there is no offline RPN; boxes that lose more than
+            half their area when clipped to the image are dropped. Defaults
+            to :data:`DEFAULT_GRID`.
+        num_regions (int): Regions sampled per image in training. Defaults
+            to 100.
+        templates (str | Sequence[str]): Prompt templates of the concept
+            embeddings. Defaults to ``'regionclip'`` (81).
+        cache_dir (str, optional): Cache of concept embeddings
+            (:meth:`Vocabulary.build`). Defaults to None.
+        temperature (float): Temperature of pseudo labels and losses.
+            Defaults to 0.01.
+        concept_threshold (float): Minimum teacher max-probability of a
+            kept region. Defaults to 0.1.
+        loss_weights (dict, optional): Weights of ``region_text``,
+            ``distillation`` and ``image_text`` (missing keys: 1.0; 0
+            switches a loss off). Defaults to all 1.0.
+        gather_image_text (bool): Negatives of the image-text loss from all
+            processes. Defaults to True.
+        data_preprocessor (dict, optional): Our preprocessor (CLIP pixel
+            statistics).
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 text_encoder: ConfigType,
+                 concepts: Union[str, Sequence[str]],
+                 roi_extractor: ConfigType,
+                 offline_rpn: OptConfigType = None,
+                 grid_boxes: ConfigType = DEFAULT_GRID,
+                 num_regions: int = 100,
+                 templates: Templates = 'regionclip',
+                 cache_dir: Optional[str] = None,
+                 temperature: float = 0.01,
+                 concept_threshold: float = 0.1,
+                 loss_weights: Optional[Dict[str, float]] = None,
+                 gather_image_text: bool = True,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if num_regions < 1:
+            raise ValueError(f'RegionPretrainer: num_regions must be >= 1, '
+                             f'got {num_regions}')
+        if temperature <= 0:
+            raise ValueError(f'RegionPretrainer: temperature must be > 0, '
+                             f'got {temperature}')
+        self.loss_weights = _check_loss_weights(loss_weights)
+        self.teacher_backbone = MODELS.build(copy.deepcopy(backbone))
+        self.teacher_backbone.requires_grad_(False)
+        self.backbone = MODELS.build(
+            dict(copy.deepcopy(backbone), checkpoint=None, init_cfg=None))
+        self.text_encoder = MODELS.build(copy.deepcopy(text_encoder))
+        self.roi_extractor = MODELS.build(copy.deepcopy(roi_extractor))
+        self.offline_rpn: Optional[nn.Module] = None
+        self.grid_generator = None
+        if offline_rpn is not None:
+            self.offline_rpn = MODELS.build(copy.deepcopy(offline_rpn))
+            self.offline_rpn.requires_grad_(False)
+        else:
+            self.grid_generator = TASK_UTILS.build(copy.deepcopy(grid_boxes))
+        self.num_regions = num_regions
+        self.temperature = temperature
+        self.concept_threshold = concept_threshold
+        self.gather_image_text = gather_image_text
+        vocabulary = self._concept_vocabulary(concepts, templates, cache_dir)
+        self.concept_names: List[str] = vocabulary.class_names
+        self.register_buffer(
+            'concept_embeddings', vocabulary.embeddings, persistent=False)
+        self.train()
+
+    def _concept_vocabulary(self, concepts: Union[str, Sequence[str]],
+                            templates: Templates,
+                            cache_dir: Optional[str]) -> Vocabulary:
+        """Embed the concept pool with the text encoder (or read a file)."""
+        where = 'RegionPretrainer.concepts'
+        if isinstance(concepts, str) and concepts.endswith('.pth'):
+            vocabulary = Vocabulary.load(concepts)
+        else:
+            names = ConceptPool.load(concepts).names if isinstance(
+                concepts, str) else list(concepts)
+            vocabulary = Vocabulary.build(
+                names, self.text_encoder, templates, cache_dir=cache_dir)
+        return vocabulary.check_dim(self.backbone.embed_dim, where)
+
+    def init_weights(self) -> None:
+        """Load the teacher (and offline RPN); copy the teacher into the
+        student on the first call."""
+        first = not self.is_init
+        super().init_weights()
+        if first:
+            self.backbone.load_state_dict(self.teacher_backbone.state_dict())
+
+    def train(self, mode: bool = True) -> 'RegionPretrainer':
+        """Set the mode; teacher, text encoder and offline RPN stay in eval.
+
+        Args:
+            mode (bool): Training mode. Defaults to True.
+
+        Returns:
+            RegionPretrainer: self.
+        """
+        super().train(mode)
+        for frozen in (self.teacher_backbone, self.text_encoder,
+                       self.offline_rpn):
+            if frozen is not None:
+                frozen.eval()
+        return self
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
+        """The student's backbone maps (res4).
+
+        Args:
+            batch_inputs (Tensor): (B, 3, H, W) images.
+
+        Returns:
+            tuple[Tensor]: The ``out_indices`` maps of the student.
+        """
+        return self.backbone(batch_inputs)
+
+    def embed_regions(self, backbone: nn.Module, batch_inputs: Tensor,
+                      rois: Tensor) -> Tensor:
+        """Region embeddings of a CLIP backbone.
+
+        Args:
+            backbone (CLIPResNet): The student or the teacher.
+            batch_inputs (Tensor): (B, 3, H, W) images.
+            rois (Tensor): (N, 5) rois (batch index, x1, y1, x2, y2).
+
+        Returns:
+            Tensor: (N, D) region embeddings, not normalised.
+        """
+        feats = backbone(batch_inputs)
+        return backbone.pool_regions(self.roi_extractor(feats, rois))
+
+    def regions(self, batch_inputs: Tensor,
+                batch_data_samples: SampleList) -> List[Tensor]:
+        """Regions of each image: offline RPN proposals or grid boxes,
+        ``num_regions`` sampled per image in training.
+
+        Args:
+            batch_inputs (Tensor): (B, 3, H, W) images.
+            batch_data_samples (list[DetDataSample]): Image metas
+                (``img_shape``).
+
+        Returns:
+            list[Tensor]: Per image, (n_i, 4) boxes in input coordinates.
+        """
+        if self.offline_rpn is not None:
+            boxes = [
+                p.bboxes for p in offline_rpn_proposals(
+                    self.offline_rpn, self.data_preprocessor, batch_inputs,
+                    batch_data_samples)
+            ]
+        else:
+            boxes = self._grid_boxes(batch_inputs, batch_data_samples)
+        if self.training:
+            boxes = [
+                b[torch.randperm(len(b), device=b.device)[:self.num_regions]]
+                for b in boxes
+            ]
+        return boxes
+
+    def _grid_boxes(self, batch_inputs: Tensor,
+                    batch_data_samples: SampleList) -> List[Tensor]:
+        """The prior generator's boxes, clipped to each image."""
+        height, width = batch_inputs.shape[-2:]
+        sizes = [(math.ceil(height / stride_h), math.ceil(width / stride_w))
+                 for stride_w, stride_h in self.grid_generator.strides]
+        priors = torch.cat(
+            self.grid_generator.grid_priors(sizes, device=batch_inputs.device))
+        areas = (priors[:, 2] - priors[:, 0]) * (priors[:, 3] - priors[:, 1])
+        boxes = []
+        for sample in batch_data_samples:
+            img_h, img_w = sample.metainfo['img_shape'][:2]
+            clipped = torch.stack([
+                priors[:, 0].clamp(0, img_w), priors[:, 1].clamp(0, img_h),
+                priors[:, 2].clamp(0, img_w), priors[:, 3].clamp(0, img_h)
+            ], 1)
+            clipped_areas = (clipped[:, 2] - clipped[:, 0]) * (
+                clipped[:, 3] - clipped[:, 1])
+            boxes.append(clipped[clipped_areas >= 0.5 * areas])
+        return boxes
+
+    @staticmethod
+    def image_boxes(batch_data_samples: SampleList,
+                    device: torch.device) -> List[Tensor]:
+        """One box covering each image (its ``img_shape``, not the padding).
+
+        Args:
+            batch_data_samples (list[DetDataSample]): Image metas.
+            device (torch.device): Device of the boxes.
+
+        Returns:
+            list[Tensor]: Per image, a (1, 4) box.
+        """
+        return [
+            torch.tensor([[0., 0., s.metainfo['img_shape'][1],
+                           s.metainfo['img_shape'][0]]],
+                         device=device) for s in batch_data_samples
+        ]
+
+    def captions(self, batch_data_samples: SampleList) -> List[str]:
+        """One caption per image: a random one in training, else the first.
+
+        Args:
+            batch_data_samples (list[DetDataSample]): With ``captions`` (a
+                list of str) in their metainfo.
+
+        Returns:
+            list[str]: B captions.
+
+        Raises:
+            KeyError: If a sample has no captions, naming its image.
+        """
+        picked = []
+        for sample in batch_data_samples:
+            captions = sample.metainfo.get('captions')
+            if not captions:
+                raise KeyError(
+                    f"RegionPretrainer: the data sample of "
+                    f"{sample.metainfo.get('img_path', '?')} has no "
+                    f"'captions' in its metainfo; use a caption dataset and "
+                    f"add 'captions' to PackDetInputs' meta_keys")
+            index = int(torch.randint(len(captions), ())) if \
+                self.training else 0
+            picked.append(captions[index])
+        return picked
+
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """The weighted pretraining losses of a batch.
+
+        Args:
+            batch_inputs (Tensor): (B, 3, H, W) images.
+            batch_data_samples (list[DetDataSample]): With ``captions``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_region_text``, ``loss_region_distill``
+            and ``loss_image_text`` (those with a weight > 0), and
+            ``region_keep_ratio`` (logged, not optimised): the fraction of
+            regions the teacher labelled.
+        """
+        regions = bbox2roi(self.regions(batch_inputs, batch_data_samples))
+        images = bbox2roi(
+            self.image_boxes(batch_data_samples, batch_inputs.device))
+        student = self.embed_regions(self.backbone, batch_inputs,
+                                     torch.cat([regions, images]))
+        region_emb, image_emb = student.split([len(regions), len(images)])
+        with torch.no_grad():
+            teacher_emb = self.embed_regions(self.teacher_backbone,
+                                             batch_inputs, regions)
+        labels = concept_pseudo_labels(teacher_emb, self.concept_embeddings,
+                                       self.temperature,
+                                       self.concept_threshold)
+        kept_emb = region_emb[labels.keep]
+        weights = self.loss_weights
+        losses = dict(region_keep_ratio=labels.keep.float().mean())
+        if weights['region_text']:
+            losses['loss_region_text'] = weights[
+                'region_text'] * region_text_contrastive_loss(
+                    kept_emb, self.concept_embeddings,
+                    labels.labels[labels.keep], self.temperature)
+        if weights['distillation']:
+            losses['loss_region_distill'] = weights[
+                'distillation'] * region_distillation_loss(
+                    kept_emb, self.concept_embeddings,
+                    labels.probs[labels.keep], self.temperature)
+        if weights['image_text']:
+            text_emb = self.text_encoder.encode(
+                self.captions(batch_data_samples))
+            losses['loss_image_text'] = weights[
+                'image_text'] * image_text_contrastive_loss(
+                    image_emb, text_emb.to(image_emb.dtype),
+                    self.temperature, gather=self.gather_image_text)
+        return losses
+
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """Label every region with the student's most likely concept.
+
+        Args:
+            batch_inputs (Tensor): (B, 3, H, W) images.
+            batch_data_samples (list[DetDataSample]): Image metas.
+            rescale (bool): Boxes in original image coordinates.
+
+        Returns:
+            list[DetDataSample]: ``pred_instances`` with ``bboxes`` (n, 4),
+            ``scores`` (n,) (the concept probability) and ``labels`` (n,)
+            (indices into ``concept_names``).
+        """
+        boxes = self.regions(batch_inputs, batch_data_samples)
+        embeddings = self.embed_regions(self.backbone, batch_inputs,
+                                        bbox2roi(boxes))
+        probs = concept_pseudo_labels(embeddings, self.concept_embeddings,
+                                      self.temperature, 0.0).probs
+        results = []
+        for sample_boxes, sample_probs, sample in zip(
+                boxes, probs.split([len(b) for b in boxes]),
+                batch_data_samples):
+            scores, labels = sample_probs.max(-1) if len(sample_probs) else (
+                sample_probs.new_zeros(0), sample_probs.new_zeros(
+                    0, dtype=torch.long))
+            if rescale and len(sample_boxes):
+                sample_boxes = scale_boxes(
+                    sample_boxes,
+                    [1 / s for s in sample.metainfo['scale_factor']])
+            results.append(
+                InstanceData(bboxes=sample_boxes, scores=scores,
+                             labels=labels))
+        return self.add_pred_to_datasample(batch_data_samples, results)
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: SampleList) -> Tuple[Tensor]:
+        """Student embeddings of the regions and whole-image boxes.
+
+        Args:
+            batch_inputs (Tensor): (B, 3, H, W) images.
+            batch_data_samples (list[DetDataSample]): Image metas.
+
+        Returns:
+            tuple[Tensor]: (N + B, D) embeddings: per image its regions,
+            then its whole-image box.
+        """
+        rois = bbox2roi([
+            torch.cat([r, i]) for r, i in zip(
+                self.regions(batch_inputs, batch_data_samples),
+                self.image_boxes(batch_data_samples, batch_inputs.device))
+        ])
+        return (self.embed_regions(self.backbone, batch_inputs, rois), )
+
+
+def _check_loss_weights(
+        loss_weights: Optional[Dict[str, float]]) -> Dict[str, float]:
+    """Fill missing weights with 1.0; refuse unknown names and negatives."""
+    weights = dict.fromkeys(LOSS_NAMES, 1.0)
+    for name, value in (loss_weights or {}).items():
+        if name not in weights:
+            raise KeyError(f'RegionPretrainer.loss_weights: unknown loss '
+                           f'{name!r}; known: {list(LOSS_NAMES)}')
+        if value < 0:
+            raise ValueError(f'RegionPretrainer.loss_weights[{name!r}] must '
+                             f'be >= 0, got {value}')
+        weights[name] = float(value)
+    return weights
