@@ -14,15 +14,16 @@ def _clip_settings(cfg: Config) -> dict:
         checkpoint=backbone.get('checkpoint'))
 
 
-def set_vocabulary(inferencer,
-                   texts: Union[str, Sequence[str]],
-                   clip_checkpoint: Optional[str] = None,
-                   templates: Union[str, Sequence[str]] = 'regionclip',
-                   cache_dir: Optional[str] = None) -> Vocabulary:
-    """Give a RegionCLIP inferencer a new vocabulary.
+def load_vocabulary(cfg: Config,
+                    texts: Union[str, Sequence[str]],
+                    clip_checkpoint: Optional[str] = None,
+                    templates: Union[str, Sequence[str]] = 'regionclip',
+                    cache_dir: Optional[str] = None) -> Vocabulary:
+    """Read or embed a vocabulary for a model.
 
     Args:
-        inferencer (DetInferencer): From :func:`init_open_vocab_inferencer`.
+        cfg (Config): The model's config (its CLIP backbone's ``model_name``
+            and ``checkpoint`` embed class names by default).
         texts (str | Sequence[str]): Class names (``'cat . dog . tv|
             television'`` or a list, ``|`` for synonyms), a text file of
             names, or a vocabulary ``.pth`` file (then used as it is).
@@ -33,29 +34,73 @@ def set_vocabulary(inferencer,
         cache_dir (str, optional): Embedding cache folder.
 
     Returns:
-        Vocabulary: The vocabulary now in use.
+        Vocabulary: The vocabulary.
     """
-    clip = _clip_settings(inferencer.cfg)
     if isinstance(texts, str) and texts.endswith('.pth') and osp.isfile(
             texts):
-        vocab = Vocabulary.load(texts)
-    else:
-        checkpoint = clip_checkpoint or clip['checkpoint']
-        if not checkpoint:
-            raise ValueError('set_vocabulary: embedding new class names needs '
-                             'the CLIP weights of the text encoder '
-                             '(clip_checkpoint, or backbone.checkpoint in the '
-                             'config)')
-        vocab = Vocabulary.build(
-            texts,
-            dict(
-                type='CLIPTextEncoder',
-                model_name=clip['model_name'],
-                checkpoint=checkpoint),
-            templates=templates,
-            cache_dir=cache_dir)
+        return Vocabulary.load(texts)
+    clip = _clip_settings(cfg)
+    checkpoint = clip_checkpoint or clip['checkpoint']
+    if not checkpoint:
+        raise ValueError('load_vocabulary: embedding class names needs '
+                         'the CLIP weights of the text encoder '
+                         '(clip_checkpoint, or backbone.checkpoint in the '
+                         'config)')
+    return Vocabulary.build(
+        texts,
+        dict(
+            type='CLIPTextEncoder',
+            model_name=clip['model_name'],
+            checkpoint=checkpoint),
+        templates=templates,
+        cache_dir=cache_dir)
+
+
+def vocabulary_head(model):
+    """The head whose classes follow a vocabulary (``set_vocabulary``).
+
+    Args:
+        model (nn.Module): A detector.
+
+    Returns:
+        nn.Module: RegionCLIP's ``roi_head.bbox_head`` or an open-vocabulary
+        YOLACT's ``bbox_head``.
+
+    Raises:
+        ValueError: When the model has no such head.
+    """
+    for head in (getattr(getattr(model, 'roi_head', None), 'bbox_head',
+                         None), getattr(model, 'bbox_head', None)):
+        if hasattr(head, 'set_vocabulary'):
+            return head
+    raise ValueError(f'{type(model).__name__} has no open-vocabulary head '
+                     '(RegionCLIP, OpenVocabYOLACTHead): it cannot take a '
+                     'vocabulary')
+
+
+def set_vocabulary(inferencer,
+                   texts: Union[str, Sequence[str]],
+                   clip_checkpoint: Optional[str] = None,
+                   templates: Union[str, Sequence[str]] = 'regionclip',
+                   cache_dir: Optional[str] = None) -> Vocabulary:
+    """Give an open-vocabulary inferencer a new vocabulary.
+
+    Args:
+        inferencer (DetInferencer): From :func:`init_open_vocab_inferencer`.
+        texts (str | Sequence[str]): See :func:`load_vocabulary`.
+        clip_checkpoint (str, optional): CLIP weights of the text encoder;
+            defaults to the backbone's ``checkpoint``.
+        templates (str | Sequence[str]): Prompt templates. Defaults to
+            RegionCLIP's 81.
+        cache_dir (str, optional): Embedding cache folder.
+
+    Returns:
+        Vocabulary: The vocabulary now in use.
+    """
+    vocab = load_vocabulary(inferencer.cfg, texts, clip_checkpoint,
+                            templates, cache_dir)
     model = inferencer.model
-    model.roi_head.bbox_head.set_vocabulary(vocab.embeddings)
+    vocabulary_head(model).set_vocabulary(vocab.embeddings)
     model.dataset_meta = dict(classes=tuple(vocab.class_names),
                               palette='random')
     inferencer.visualizer.dataset_meta = model.dataset_meta

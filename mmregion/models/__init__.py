@@ -4,4 +4,5 @@ from .detectors import *  # noqa: F401,F403
 from .language import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
 from .roi_heads import *  # noqa: F401,F403

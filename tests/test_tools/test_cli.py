@@ -26,6 +26,9 @@ def _run(args, **kwargs):
     ('tools/model_converters/regionclip_to_mmregion.py', '--vocab-prefix'),
     ('tools/analysis_tools/benchmark_region_features.py', '--lvis-texts'),
     ('demo/image_demo.py', '--texts'),
+    ('demo/video_demo.py', '--max-frames'),
+    ('demo/webcam_demo.py', '--camera-id'),
+    ('tools/model_converters/yolact_to_mmregion.py', '--square-anchors'),
     ('tools/misc/extract_concepts.py', '--min-freq'),
     ('tools/misc/export_student.py', '--prefix'),
 ])

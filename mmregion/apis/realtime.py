@@ -1,0 +1,351 @@
+"""Real-time instance segmentation of a video file, a webcam or a folder.
+
+The model is built once (mmdet's ``init_detector``); each frame goes
+through mmdet's ``inference_detector`` with the config's test pipeline
+(reading arrays instead of files, annotations dropped), is drawn with mmdet's
+``DetLocalVisualizer`` and gets a smoothed frames-per-second figure in its
+top-left corner. The figure counts the whole loop per frame: inference and
+drawing.
+"""
+import os
+import os.path as osp
+import time
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
+
+import cv2
+import numpy as np
+from mmcv.transforms import Compose
+from mmdet.apis import inference_detector, init_detector
+from mmdet.registry import DATASETS, VISUALIZERS
+from mmdet.utils import get_test_pipeline_cfg
+from mmengine.config import Config
+from torch import nn
+
+from .inference import load_vocabulary, vocabulary_head
+
+IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
+DEFAULT_VIDEO_FPS = 25.0
+"""Frame rate of written videos when the source has none (cameras, folders)."""
+
+
+class FrameSource:
+    """Frames of a video file, a camera or a folder of images, in BGR.
+
+    Args:
+        source (str | int): A video file, a folder of images, or a camera
+            index (an int, or a string of digits).
+
+    Raises:
+        FileNotFoundError: When a video file or folder does not exist.
+        ValueError: When a folder has no images.
+        RuntimeError: When OpenCV cannot open the video or the camera.
+    """
+
+    def __init__(self, source: Union[str, int]) -> None:
+        self.capture = None
+        self.files: List[str] = []
+        if isinstance(source, int) or str(source).isdigit():
+            self.kind, self.name = 'camera', f'camera {int(source)}'
+            self.capture = cv2.VideoCapture(int(source))
+            if not self.capture.isOpened():
+                raise RuntimeError(
+                    f'cannot open camera {int(source)}: no such device, or '
+                    f'it is busy or not permitted (use --folder DIR or a '
+                    f'video file without a camera)')
+        elif osp.isdir(source):
+            self.kind, self.name = 'folder', source
+            self.files = sorted(
+                osp.join(source, f) for f in os.listdir(source)
+                if f.lower().endswith(IMAGE_EXTENSIONS))
+            if not self.files:
+                raise ValueError(f'no images ({", ".join(IMAGE_EXTENSIONS)})'
+                                 f' in the folder {source}')
+        elif not osp.isfile(source):
+            raise FileNotFoundError(
+                f'{source} does not exist (expected a video file, a folder '
+                f'of images or a camera index)')
+        else:
+            self.kind, self.name = 'video', source
+            self.capture = cv2.VideoCapture(source)
+            if not self.capture.isOpened():
+                raise RuntimeError(f'OpenCV cannot read {source} as a video')
+
+    @property
+    def fps(self) -> float:
+        """The source's frame rate (:data:`DEFAULT_VIDEO_FPS` if unknown)."""
+        if self.kind == 'video':
+            fps = self.capture.get(cv2.CAP_PROP_FPS)
+            if fps and fps > 0:
+                return float(fps)
+        return DEFAULT_VIDEO_FPS
+
+    def __iter__(self) -> Iterator[Tuple[str, np.ndarray]]:
+        """Yield (frame name, BGR uint8 image): ``000000.jpg``... for
+        videos and cameras, the file names for a folder."""
+        if self.kind == 'folder':
+            for path in self.files:
+                image = cv2.imread(path, cv2.IMREAD_COLOR)
+                if image is None:
+                    raise ValueError(f'OpenCV cannot read the image {path}')
+                yield osp.basename(path), image
+            return
+        index = 0
+        while True:
+            ok, frame = self.capture.read()
+            if not ok:
+                return
+            yield f'{index:06d}.jpg', frame
+            index += 1
+
+    def close(self) -> None:
+        """Release the video or camera."""
+        if self.capture is not None:
+            self.capture.release()
+
+
+class FPSMeter:
+    """Frames per second, smoothed by an exponential moving average of the
+    frame time.
+
+    Args:
+        momentum (float): Weight of the past in the average (0: no
+            smoothing). Defaults to 0.9.
+    """
+
+    def __init__(self, momentum: float = 0.9) -> None:
+        if not 0 <= momentum < 1:
+            raise ValueError(f'momentum must be in [0, 1), got {momentum}')
+        self.momentum = momentum
+        self.seconds: Optional[float] = None
+
+    def update(self, seconds: float) -> float:
+        """Add one frame's time.
+
+        Args:
+            seconds (float): Time the frame took.
+
+        Returns:
+            float: The smoothed frames per second.
+        """
+        self.seconds = seconds if self.seconds is None else (
+            self.momentum * self.seconds + (1 - self.momentum) * seconds)
+        return 1 / max(self.seconds, 1e-9)
+
+
+def draw_fps(image: np.ndarray, fps: float) -> np.ndarray:
+    """Write ``FPS 12.3`` in white on a black box in the top-left corner.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 image; drawn on in place.
+        fps (float): The figure.
+
+    Returns:
+        np.ndarray: The same image.
+    """
+    text = f'FPS {fps:.1f}'
+    scale = max(0.3, min(image.shape[:2]) / 600)
+    thickness = max(1, round(scale * 2))
+    (w, h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale,
+                                       thickness)
+    pad = max(2, h // 3)
+    cv2.rectangle(image, (0, 0), (w + 2 * pad, h + baseline + 2 * pad),
+                  (0, 0, 0), -1)
+    cv2.putText(image, text, (pad, pad + h), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), thickness, cv2.LINE_AA)
+    return image
+
+
+def array_test_pipeline(cfg: Config) -> Compose:
+    """The config's test pipeline for images given as arrays.
+
+    Args:
+        cfg (Config): A detector config.
+
+    Returns:
+        Compose: The pipeline with ``LoadImageFromNDArray`` first and no
+        ``LoadAnnotations`` (frames come without annotations).
+    """
+    steps = [
+        step for step in get_test_pipeline_cfg(cfg)
+        if step['type'].split('.')[-1] not in ('LoadAnnotations',
+                                               'LoadPanopticAnnotations')
+    ]
+    steps[0] = dict(steps[0], type='mmdet.LoadImageFromNDArray')
+    return Compose(steps)
+
+
+def init_realtime_model(config: Union[str, Config],
+                        weights: Optional[str] = None,
+                        device: str = 'cpu',
+                        texts: Union[str, Sequence[str], None] = None,
+                        clip_checkpoint: Optional[str] = None) -> nn.Module:
+    """Build the detector once, with its class names.
+
+    Args:
+        config (str | Config): A detector config (e.g. YOLACT).
+        weights (str, optional): Its checkpoint; without one the weights
+            are random (for trying the pipeline).
+        device (str): ``'cpu'`` or ``'cuda:0'``. Defaults to ``'cpu'``.
+        texts (str | Sequence[str], optional): A vocabulary for an
+            open-vocabulary model (RegionCLIP or ``OpenVocabYOLACTHead``):
+            class names or a vocabulary ``.pth`` (see
+            :func:`mmregion.apis.inference.load_vocabulary`).
+        clip_checkpoint (str, optional): CLIP weights to embed ``texts``.
+
+    Returns:
+        nn.Module: The model in eval mode, with ``cfg`` and
+        ``dataset_meta``: the checkpoint's classes, else the test dataset's.
+    """
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    model = init_detector(cfg, weights, device=device)
+    if weights is None:  # mmdet falls back to COCO names: use the dataset's
+        dataset = dict(cfg.test_dataloader.dataset, lazy_init=True)
+        model.dataset_meta = dict(DATASETS.build(dataset).metainfo)
+        model.dataset_meta.setdefault('palette', 'random')
+    if texts is not None:
+        vocab = load_vocabulary(cfg, texts, clip_checkpoint)
+        vocabulary_head(model).set_vocabulary(vocab.embeddings)
+        model.dataset_meta = dict(
+            classes=tuple(vocab.class_names), palette='random')
+    return model
+
+
+def run_realtime(config: Union[str, Config],
+                 source: Union[str, int],
+                 weights: Optional[str] = None,
+                 out_video: Optional[str] = None,
+                 out_dir: Optional[str] = None,
+                 score_thr: float = 0.3,
+                 device: str = 'cpu',
+                 texts: Union[str, Sequence[str], None] = None,
+                 clip_checkpoint: Optional[str] = None,
+                 max_frames: Optional[int] = None,
+                 show: bool = False,
+                 fps_momentum: float = 0.9,
+                 log: Callable[[str], Any] = print) -> Dict[str, Any]:
+    """Segment every frame of a source, draw it with an FPS figure, save it.
+
+    Args:
+        config (str | Config): A detector config (e.g. YOLACT).
+        source (str | int): A video file, a folder of images or a camera
+            index (:class:`FrameSource`).
+        weights (str, optional): The detector checkpoint.
+        out_video (str, optional): Write the drawn frames to this video
+            (mp4v; the source's frame rate, frames resized to the first
+            one's size).
+        out_dir (str, optional): Write each drawn frame to this folder
+            (folder sources keep their file names).
+        score_thr (float): Draw instances scoring at least this. Defaults
+            to 0.3.
+        device (str): ``'cpu'`` or ``'cuda:0'``. Defaults to ``'cpu'``.
+        texts (str | Sequence[str], optional): A vocabulary for an
+            open-vocabulary model.
+        clip_checkpoint (str, optional): CLIP weights to embed ``texts``.
+        max_frames (int, optional): Stop after this many frames.
+        show (bool): Also show the frames in a window (needs an OpenCV
+            build with a GUI; ``q`` stops). Defaults to False.
+        fps_momentum (float): Smoothing of the drawn FPS figure.
+        log (Callable[[str], Any]): Receives one line per frame and the
+            summary. Defaults to ``print``.
+
+    Returns:
+        dict: ``frames`` (count), ``fps`` (per-frame, unsmoothed),
+        ``mean_fps`` (frames / total time), ``instances`` (per frame, above
+        ``score_thr``), ``size`` ((H, W) of the first frame), ``out_video``,
+        ``out_dir``.
+
+    Raises:
+        FileNotFoundError, ValueError, RuntimeError: When the source cannot
+            be opened (before the model is built), or a video cannot be
+            written.
+    """
+    frames = FrameSource(source)
+    writer = None
+    try:
+        model = init_realtime_model(config, weights, device, texts,
+                                    clip_checkpoint)
+        pipeline = array_test_pipeline(model.cfg)
+        visualizer = VISUALIZERS.build(
+            dict(
+                model.cfg.get('visualizer', dict(type='DetLocalVisualizer')),
+                name=f'mmregion_realtime_{time.time_ns()}',
+                vis_backends=None,
+                save_dir=None))
+        visualizer.dataset_meta = model.dataset_meta
+        if out_dir:
+            os.makedirs(out_dir, exist_ok=True)
+        meter = FPSMeter(fps_momentum)
+        size = None
+        stats: Dict[str, Any] = dict(fps=[], instances=[])
+        total = 0.
+        for index, (name, frame) in enumerate(frames):
+            if max_frames is not None and index >= max_frames:
+                break
+            start = time.perf_counter()
+            result = inference_detector(model, frame, test_pipeline=pipeline)
+            visualizer.add_datasample(
+                name,
+                cv2.cvtColor(frame, cv2.COLOR_BGR2RGB),
+                result,
+                draw_gt=False,
+                show=False,
+                pred_score_thr=score_thr)
+            drawn = cv2.cvtColor(visualizer.get_image(), cv2.COLOR_RGB2BGR)
+            seconds = time.perf_counter() - start
+            total += seconds
+            draw_fps(drawn, meter.update(seconds))
+            size = size or drawn.shape[:2]
+            if out_video:
+                writer = writer or _video_writer(out_video, frames.fps, size)
+                writer.write(
+                    drawn if drawn.shape[:2] == size else cv2.resize(
+                        drawn, size[::-1]))
+            if out_dir:
+                cv2.imwrite(osp.join(out_dir, name), drawn)
+            kept = int((result.pred_instances.scores >= score_thr).sum())
+            stats['fps'].append(1 / max(seconds, 1e-9))
+            stats['instances'].append(kept)
+            log(f'frame {index} ({name}): {kept} instances, '
+                f'{stats["fps"][-1]:.1f} FPS')
+            if show and _show(drawn):
+                break
+    finally:
+        frames.close()
+        if writer is not None:
+            writer.release()
+    stats.update(
+        frames=len(stats['fps']),
+        mean_fps=len(stats['fps']) / total if total else 0.,
+        size=size,
+        out_video=out_video,
+        out_dir=out_dir)
+    log(f'{stats["frames"]} frames of {frames.name}: mean '
+        f'{stats["mean_fps"]:.2f} FPS (inference + drawing on {device})')
+    return stats
+
+
+def _video_writer(path: str, fps: float, size: Tuple[int, int]):
+    """An mp4v ``cv2.VideoWriter`` for (H, W) frames, folders created."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                             (size[1], size[0]))
+    if not writer.isOpened():
+        raise RuntimeError(f'OpenCV cannot write the video {path} (mp4v)')
+    return writer
+
+
+def _show(image: np.ndarray) -> bool:
+    """Show a frame; True when ``q`` was pressed.
+
+    Raises:
+        RuntimeError: When this OpenCV build has no GUI.
+    """
+    try:
+        cv2.imshow('mmregion', image)
+        return cv2.waitKey(1) & 0xFF == ord('q')
+    except cv2.error as error:
+        raise RuntimeError(
+            'this OpenCV build cannot open windows (opencv-python-headless); '
+            'drop --show and write the frames with --out / --out-dir') \
+            from error

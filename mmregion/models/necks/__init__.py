@@ -1,0 +1,3 @@
+from .yolact_fpn import YOLACTFPN
+
+__all__ = ['YOLACTFPN']
