@@ -31,6 +31,7 @@ def _run(args, **kwargs):
     ('tools/model_converters/yolact_to_mmregion.py', '--square-anchors'),
     ('tools/misc/extract_concepts.py', '--min-freq'),
     ('tools/misc/export_student.py', '--prefix'),
+    ('tools/analysis_tools/benchmark_yolact.py', '--bg-bias'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])

@@ -10,6 +10,8 @@ from mmdet.utils import InstanceList, OptConfigType
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..layers.mask_upsample import upsample_cropped_masks
+
 
 def pad_instances(values: List[Tensor]) -> Tensor:
     """Stack per-image tensors of different lengths, zero-padded.
@@ -29,9 +31,10 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
 
     * Assembly ``M = sigmoid(P C^T)`` is one batched matrix product over all
       images and instances (coefficients zero-padded per image), and the box
-      crop is one broadcast comparison; prediction upsamples the masks of
-      all images that share an output size in one call. With the same
-      weights, masks equal mmdet's.
+      crop is one broadcast comparison; prediction upsamples each mask only
+      inside its crop window (outside it the upsampled mask is exactly zero),
+      with the sample positions and weights of PyTorch's bilinear kernel.
+      With the same weights, masks equal mmdet's.
     * Fixes in mmdet 3.3.0's protonet: the semantic-segmentation targets put
       class ``c`` in channel ``c - 1`` (a 1-based leftover; class 0 lands in
       the last channel); the loss crashed with ``with_seg_branch=False``;
@@ -87,6 +90,30 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
         masks = torch.sigmoid(coeffs @ protos.view(b, k, h * w))
         return masks.view(b, -1, h, w), segm_preds
 
+    def crop_windows(self, bboxes: Tensor, batch_img_metas: List[dict],
+                     h: int, w: int) -> Tuple[Tensor, ...]:
+        """Crop windows of boxes in mask pixels (mmdet's rule, 1 px pad).
+
+        Args:
+            bboxes (Tensor): (B, M, 4) boxes in input-image pixels.
+            batch_img_metas (list[dict]): Metas with ``img_shape``.
+            h (int): Mask height.
+            w (int): Mask width.
+
+        Returns:
+            tuple[Tensor, ...]: ``x1, x2, y1, y2`` (B, M) float bounds; a
+            pixel ``(r, c)`` is inside when ``x1 <= c < x2`` and
+            ``y1 <= r < y2``.
+        """
+        img_hw = bboxes.new_tensor(
+            [meta['img_shape'][:2] for meta in batch_img_metas])
+        rel = bboxes / img_hw.flip(1).repeat(1, 2)[:, None]
+        x1, x2 = self.sanitize_coordinates(
+            rel[..., 0], rel[..., 2], w, padding=1, cast=False)
+        y1, y2 = self.sanitize_coordinates(
+            rel[..., 1], rel[..., 3], h, padding=1, cast=False)
+        return x1, x2, y1, y2
+
     def crop_masks(self, masks: Tensor, bboxes: Tensor,
                    batch_img_metas: List[dict]) -> Tensor:
         """Zero every mask outside its box (mmdet's rule, 1 px padding).
@@ -99,14 +126,8 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
         Returns:
             Tensor: (B, M, H, W) cropped masks.
         """
-        b, m, h, w = masks.shape
-        img_hw = bboxes.new_tensor(
-            [meta['img_shape'][:2] for meta in batch_img_metas])
-        rel = bboxes / img_hw.flip(1).repeat(1, 2)[:, None]
-        x1, x2 = self.sanitize_coordinates(
-            rel[..., 0], rel[..., 2], w, padding=1, cast=False)
-        y1, y2 = self.sanitize_coordinates(
-            rel[..., 1], rel[..., 3], h, padding=1, cast=False)
+        h, w = masks.shape[-2:]
+        x1, x2, y1, y2 = self.crop_windows(bboxes, batch_img_metas, h, w)
         cols = torch.arange(w, device=masks.device, dtype=x1.dtype)
         rows = torch.arange(h, device=masks.device, dtype=y1.dtype)
         in_x = (cols >= x1[..., None]) & (cols < x2[..., None])  # (B, M, W)
@@ -196,7 +217,10 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
             small = F.interpolate(
                 gt_masks[None], (h, w), mode='bilinear',
                 align_corners=False)[0].gt(0.5).float()
-            target.index_reduce_(0, gt_labels, small, 'amax')
+            # per class, the union of its instances' masks
+            owner = F.one_hot(gt_labels, num_classes).t().float()  # (C, G)
+            target = (owner[..., None] * small.flatten(1)[None]).amax(1).view(
+                num_classes, h, w)
         return self.loss_segm(
             segm_pred, target, avg_factor=num_imgs * h * w)
 
@@ -254,47 +278,38 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
             multiplied by the predicted mask IoU.
         """
         counts = [len(r) for r in results_list]
-        masks = self.crop_masks(
-            mask_preds, pad_instances([r.bboxes for r in results_list]),
-            batch_img_metas)
-        valid = torch.zeros(
-            masks.shape[:2], dtype=torch.bool, device=masks.device)
-        for i, n in enumerate(counts):
-            valid[i, :n] = True
-        masks = masks[valid]  # (sum n_i, H, W), image-major
-        if self.mask_iou_head is not None and len(masks):
+        boxes = pad_instances([r.bboxes for r in results_list])
+        masks = self.crop_masks(mask_preds, boxes, batch_img_metas)
+        # integer crop windows: columns ceil(x1) .. ceil(x2) - 1
+        windows = torch.stack(
+            self.crop_windows(boxes, batch_img_metas, *masks.shape[-2:]),
+            -1)[..., [0, 2, 1, 3]].ceil().long()  # (B, M, 4) x1 y1 x2 y2
+        if self.mask_iou_head is not None and sum(counts):
+            valid = torch.cat([
+                torch.arange(masks.shape[1], device=masks.device) < n
+                for n in counts
+            ]).view(masks.shape[:2])
             labels = torch.cat([r.labels for r in results_list])
-            iou = self.mask_iou_head(None, masks)
-            iou = iou[torch.arange(len(masks)), labels].split(counts)
+            iou = self.mask_iou_head(None, masks[valid])
+            iou = iou[torch.arange(len(labels)), labels].split(counts)
             for results, image_iou in zip(results_list, iou):
                 results.scores = results.scores * image_iou
-        out_sizes = [
-            self._output_size(meta, rescale) for meta in batch_img_metas
-        ]
-        per_image = list(masks.split(counts))
-        for size in set(out_sizes):
-            ids = [i for i, s in enumerate(out_sizes) if s == size]
-            group = torch.cat([per_image[i] for i in ids])
-            if len(group) == 0:
-                continue
-            group = F.interpolate(
-                group[None], size, mode='bilinear',
-                align_corners=False)[0] > self.test_cfg.mask_thr
-            for i, part in zip(ids, group.split([counts[i] for i in ids])):
-                per_image[i] = part
         for i, (results, meta) in enumerate(
                 zip(results_list, batch_img_metas)):
-            if counts[i] == 0:
+            n = counts[i]
+            if n == 0:
                 results_list[i] = empty_instances(
                     [meta],
                     masks.device,
                     task_type='mask',
                     instance_results=[results])[0]
                 continue
+            results.masks = upsample_cropped_masks(
+                masks[i, :n], windows[i, :n],
+                self._output_size(meta, rescale), self.test_cfg.mask_thr)
             if rescale:
                 results.bboxes = results.bboxes / results.bboxes.new_tensor(
                     meta['scale_factor']).repeat(1, 2)
-            results.masks = per_image[i]
         return results_list
 
     @staticmethod

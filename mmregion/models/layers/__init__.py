@@ -1,10 +1,11 @@
 from .fast_nms import (BatchedDetections, batched_fast_nms,
                        batched_standard_nms)
+from .mask_upsample import upsample_cropped_masks
 from .open_vocabulary import OpenVocabularyMixin
 from .se_plugin import SEPlugin
 from .text_classifier import TextClassifier
 
 __all__ = [
     'SEPlugin', 'TextClassifier', 'BatchedDetections', 'batched_fast_nms',
-    'batched_standard_nms', 'OpenVocabularyMixin'
+    'batched_standard_nms', 'OpenVocabularyMixin', 'upsample_cropped_masks'
 ]

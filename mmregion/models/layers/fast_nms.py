@@ -61,6 +61,42 @@ def _select_best(scores: Tensor, keep: Tensor, bboxes: Tensor,
         valid=valid)
 
 
+def _top_candidates(bboxes: Tensor, scores: Tensor, coeffs: Tensor,
+                    score_thr: float, top_k: int) -> tuple:
+    """The best candidates of every (image, class), above the threshold.
+
+    The ``top_k`` best per image and class, sorted, cut to the longest
+    prefix above ``score_thr`` over the batch: a candidate at or below the
+    threshold is never kept, and in a sorted list it can only suppress
+    candidates that are below the threshold too, so dropping it changes no
+    result of either NMS.
+
+    Args:
+        bboxes (Tensor): (B, N, 4) boxes.
+        scores (Tensor): (B, N, C) class scores.
+        coeffs (Tensor): (B, N, K) mask coefficients.
+        score_thr (float): Score threshold.
+        top_k (int): Candidates per image and class.
+
+    Returns:
+        tuple: ``scores`` (B, C, k) sorted descending, ``above`` (B, C, k)
+        bool, ``bboxes`` (B, C, k, 4), ``coeffs`` (B, C * k, K), ``labels``
+        (B, C * k).
+    """
+    b, n, c = scores.shape
+    cls_scores, idx = scores.transpose(1, 2).topk(min(top_k, n), dim=2)
+    above = cls_scores > score_thr
+    k = int(above.sum(-1).max()) if above.numel() else 0
+    cls_scores, idx, above = cls_scores[..., :k], idx[..., :k], above[..., :k]
+    flat_idx = idx.reshape(b, c * k, 1)
+    cand_boxes = bboxes.gather(1, flat_idx.expand(-1, -1, 4))
+    cand_coeffs = coeffs.gather(1, flat_idx.expand(-1, -1, coeffs.shape[-1]))
+    labels = torch.arange(
+        c, device=scores.device).repeat_interleave(k).expand(b, -1)
+    return (cls_scores, above, cand_boxes.view(b, c, k, 4), cand_coeffs,
+            labels)
+
+
 def batched_fast_nms(bboxes: Tensor,
                      scores: Tensor,
                      coeffs: Tensor,
@@ -74,7 +110,9 @@ def batched_fast_nms(bboxes: Tensor,
     their IoU matrix, keep its strict upper triangle (IoU with higher-scored
     boxes), and drop a box whose column maximum exceeds ``iou_thr`` or whose
     score is at most ``score_thr``. Suppressed boxes may still suppress, as
-    in the paper; the keeps equal mmdet's per-image ``fast_nms``.
+    in the paper; the keeps equal mmdet's per-image ``fast_nms``. The IoU
+    matrices are built only for (image, class) pairs with a candidate above
+    the threshold, and only over those candidates.
 
     Args:
         bboxes (Tensor): (B, N, 4) class-agnostic candidate boxes.
@@ -90,22 +128,19 @@ def batched_fast_nms(bboxes: Tensor,
     Returns:
         BatchedDetections: Padded detections, best first per image.
     """
-    b, n, c = scores.shape
-    k = min(top_k, n)
-    cls_scores, idx = scores.transpose(1, 2).topk(k, dim=2)  # (B, C, k)
-    flat_idx = idx.reshape(b, c * k)
-    cand_boxes = bboxes.gather(1, flat_idx[..., None].expand(-1, -1, 4))
-    iou = bbox_overlaps(
-        cand_boxes.view(b * c, k, 4), cand_boxes.view(b * c, k, 4))
-    iou_max = iou.triu_(diagonal=1).max(dim=1).values.view(b, c * k)
-    flat_scores = cls_scores.reshape(b, c * k)
-    keep = (iou_max <= iou_thr) & (flat_scores > score_thr)
-    labels = torch.arange(c, device=scores.device).repeat_interleave(k)
+    cls_scores, above, boxes, cand_coeffs, labels = _top_candidates(
+        bboxes, scores, coeffs, score_thr, top_k)
+    b, c, k = above.shape
+    keep = torch.zeros_like(above)
+    if k:
+        active = above[..., 0]  # (B, C): pairs with any candidate
+        pair_boxes = boxes[active]  # (P, k, 4)
+        iou_max = bbox_overlaps(pair_boxes, pair_boxes).triu_(
+            diagonal=1).max(dim=1).values
+        keep[active] = (iou_max <= iou_thr) & above[active]
     return _select_best(
-        flat_scores, keep, cand_boxes,
-        coeffs.gather(1, flat_idx[..., None].expand(-1, -1,
-                                                    coeffs.shape[-1])),
-        labels.expand(b, -1), max_num)
+        cls_scores.reshape(b, c * k), keep.view(b, c * k),
+        boxes.view(b, c * k, 4), cand_coeffs, labels, max_num)
 
 
 def batched_standard_nms(bboxes: Tensor,
@@ -134,25 +169,19 @@ def batched_standard_nms(bboxes: Tensor,
     Returns:
         BatchedDetections: Padded detections, best first per image.
     """
-    b, n, c = scores.shape
-    k = min(top_k, n)
-    cls_scores, idx = scores.transpose(1, 2).topk(k, dim=2)  # (B, C, k)
-    flat_idx = idx.reshape(b, c * k)
+    cls_scores, above, boxes, cand_coeffs, labels = _top_candidates(
+        bboxes, scores, coeffs, score_thr, top_k)
+    b, c, k = above.shape
     flat_scores = cls_scores.reshape(b, c * k)
-    cand_boxes = bboxes.gather(1, flat_idx[..., None].expand(-1, -1, 4))
-    labels = torch.arange(
-        c, device=scores.device).repeat_interleave(k).expand(b, -1)
+    above = above.view(b, c * k)
+    boxes = boxes.view(b, c * k, 4)
     groups = labels + c * torch.arange(b, device=scores.device)[:, None]
-    above = flat_scores > score_thr
     keep = torch.zeros_like(above)
     if above.any():
-        _, kept = batched_nms(cand_boxes[above], flat_scores[above],
+        _, kept = batched_nms(boxes[above], flat_scores[above],
                               groups[above],
                               dict(type='nms', iou_threshold=iou_thr,
                                    split_thr=above.numel() + 1))
         keep.view(-1)[above.view(-1).nonzero().squeeze(1)[kept]] = True
-    return _select_best(
-        flat_scores, keep, cand_boxes,
-        coeffs.gather(1, flat_idx[..., None].expand(-1, -1,
-                                                    coeffs.shape[-1])),
-        labels, max_num)
+    return _select_best(flat_scores, keep, boxes, cand_coeffs, labels,
+                        max_num)

@@ -1,0 +1,47 @@
+"""Window-only upsampling of cropped masks equals full bilinear upsampling."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmregion.models.layers import upsample_cropped_masks
+
+
+def _cropped(n=40, h=30, w=34, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    masks = torch.rand(n, h, w, generator=g)
+    x1 = torch.randint(0, w - 2, (n, ), generator=g)
+    y1 = torch.randint(0, h - 2, (n, ), generator=g)
+    x2 = (x1 + torch.randint(1, w, (n, ), generator=g)).clamp(max=w)
+    y2 = (y1 + torch.randint(1, h, (n, ), generator=g)).clamp(max=h)
+    cols, rows = torch.arange(w), torch.arange(h)
+    inside = (((rows >= y1[:, None]) & (rows < y2[:, None]))[:, :, None]
+              & ((cols >= x1[:, None]) & (cols < x2[:, None]))[:, None])
+    return masks * inside, torch.stack([x1, y1, x2, y2], 1)
+
+
+@pytest.mark.parametrize('size', [(120, 160), (97, 131), (30, 34), (20, 25)])
+@pytest.mark.parametrize('thr', [0.5, 0.3, 0.0])
+def test_equals_full_bilinear_upsampling(size, thr):
+    masks, windows = _cropped()
+    want = F.interpolate(
+        masks[None], size, mode='bilinear', align_corners=False)[0] > thr
+    got = upsample_cropped_masks(masks, windows, size, thr)
+    assert got.dtype == torch.bool and got.shape == (40, ) + size
+    assert torch.equal(got, want)
+    assert want.any(dim=(1, 2)).sum() > 10
+
+
+def test_empty_window_and_no_masks():
+    masks, windows = _cropped(n=3)
+    windows[0] = torch.tensor([5, 5, 5, 9])  # zero width
+    masks[0] = 0
+    got = upsample_cropped_masks(masks, windows, (60, 68), 0.5)
+    assert not got[0].any()
+    empty = upsample_cropped_masks(masks[:0], windows[:0], (60, 68), 0.5)
+    assert empty.shape == (0, 60, 68)
+
+
+def test_negative_threshold_falls_back_to_full_upsampling():
+    masks, windows = _cropped(n=4)
+    got = upsample_cropped_masks(masks, windows, (50, 50), -0.1)
+    assert got.all()  # every pixel, window or not, is > -0.1
