@@ -43,6 +43,8 @@ def tiny_yolact_cfg(plus: bool = False):
         cfg.model.mask_head.mask_iou_head = copy.deepcopy(
             plus_cfg.mask_head.mask_iou_head)
         cfg.model.mask_head.mask_iou_head.num_classes = 8
+        # 24 px prototypes are too small for 5 unpadded stride-2 convs
+        cfg.model.mask_head.mask_iou_head.conv_paddings = 1
     return cfg.model
 
 

@@ -27,6 +27,7 @@ model = dict(
             conv_out_channels=(8, 16, 32, 64, 128),
             conv_kernel_sizes=3,
             conv_strides=(2, 2, 2, 2, 2),
+            conv_paddings=0,  # as the official maskiou_net (138 -> 3 px)
             num_classes=num_classes,
             mask_input='full',
             mask_activation=None,

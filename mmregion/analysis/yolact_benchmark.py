@@ -250,27 +250,36 @@ def benchmark(models: Dict[str, nn.Module],
     """
     inputs, samples = make_batch(batch_size, input_size, device=device)
     prepare = prepare or {}
+    times = {name: ([], []) for name in models}
+    results, errors = {}, {}
+    # Models take turns batch by batch, so that a change in machine load
+    # affects all of them alike.
+    for i in range(warmup + iters):
+        for name, model in models.items():
+            if name in errors:
+                continue
+            x = prepare[name](inputs) if name in prepare else inputs
+            try:
+                n, p, results[name] = run_once(model, x,
+                                               copy.deepcopy(samples))
+            except Exception as err:  # e.g. torch.compile without a compiler
+                errors[name] = f'{type(err).__name__}: ' \
+                    f'{str(err).splitlines()[0] if str(err) else ""}'
+                continue
+            if i >= warmup:
+                times[name][0].append(n / batch_size)
+                times[name][1].append(p / batch_size)
+    first = next(iter(models))
     stats = {}
-    first = None
-    for name, model in models.items():
-        x = prepare[name](inputs) if name in prepare else inputs
-        net, post = [], []
-        try:
-            for i in range(warmup + iters):
-                n, p, results = run_once(model, x, copy.deepcopy(samples))
-                if i >= warmup:
-                    net.append(n / batch_size)
-                    post.append(p / batch_size)
-        except Exception as err:  # e.g. torch.compile without a compiler
-            stats[name] = dict(
-                error=f'{type(err).__name__}: {str(err).splitlines()[0]}')
+    for name, (net, post) in times.items():
+        if name in errors:
+            stats[name] = dict(error=errors[name])
             continue
         stats[name] = dict(
             net=_spread(net),
             post=_spread(post),
             total=_spread([a + b for a, b in zip(net, post)]),
-            detections=sum(len(r) for r in results) / batch_size,
-            mask_mismatch=0.0 if first is None else mask_mismatch(
-                first, results))
-        first = results if first is None else first
+            detections=sum(len(r) for r in results[name]) / batch_size,
+            mask_mismatch=mask_mismatch(results[first], results[name])
+            if first in results else 1.0)
     return stats

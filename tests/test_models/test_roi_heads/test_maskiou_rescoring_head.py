@@ -28,12 +28,17 @@ def test_yolactpp_configuration_scores_full_masks():
             in_channels=0,
             conv_out_channels=(8, 16, 32, 64, 128),
             conv_strides=(2, 2, 2, 2, 2),
+            conv_paddings=0,
             num_classes=7,
             mask_input='full',
             mask_activation=None,
             predictor='conv'))
     head.init_weights()
-    iou = head(None, torch.rand(4, 69, 69))
+    x = torch.rand(4, 138, 138)
+    for conv in head.convs:
+        x = conv(x[:, None] if x.dim() == 3 else x)
+    assert x.shape[-2:] == (3, 3)  # 138 -> 68 -> 33 -> 16 -> 7 -> 3
+    iou = head(None, torch.rand(4, 138, 138))
     assert iou.shape == (4, 7)
     assert (iou >= 0).all()  # ReLU before the global max pool
     assert len(head.fcs) == 0

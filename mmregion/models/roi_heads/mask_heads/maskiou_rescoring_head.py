@@ -42,8 +42,9 @@ class MaskIoURescoringHead(MaskIoUHead):
       last with stride 2), 2 FCs, one IoU per class, L2 loss.
     * **YOLACT++ fast mask re-scoring**: the full assembled mask alone
       (``in_channels=0``, ``mask_input='full'``), 3x3 stride-2 convs of 8, 16,
-      32, 64, 128 channels, then ``predictor='conv'``: a 1x1 conv to one
-      channel per class with ReLU and a global max pool; smooth-L1 loss.
+      32, 64, 128 channels without padding, then ``predictor='conv'``: a 1x1
+      conv to one channel per class with ReLU and a global max pool;
+      smooth-L1 loss.
 
     mmdet's target computation (``get_targets``), loss and
     ``predict_by_feat`` are inherited.
@@ -62,6 +63,9 @@ class MaskIoURescoringHead(MaskIoUHead):
             Defaults to 3.
         conv_strides (Sequence[int], optional): Stride of each conv. Defaults
             to stride 2 for the last conv and 1 otherwise (mmdet).
+        conv_paddings (int | Sequence[int], optional): Padding of each conv.
+            Defaults to ``kernel // 2`` (mmdet); the official YOLACT++ net
+            uses 0.
         fc_out_channels (int): Width of the hidden FCs. Defaults to 1024.
         num_classes (int): One IoU per class. Defaults to 80.
         mask_input (str): ``'pooled'`` (2x2 max-pool the mask to the feature
@@ -83,6 +87,7 @@ class MaskIoURescoringHead(MaskIoUHead):
                  conv_out_channels: Union[int, Sequence[int]] = 256,
                  conv_kernel_sizes: Union[int, Sequence[int]] = 3,
                  conv_strides: Optional[Sequence[int]] = None,
+                 conv_paddings: Union[int, Sequence[int], None] = None,
                  fc_out_channels: int = 1024,
                  num_classes: int = 80,
                  mask_input: str = 'pooled',
@@ -125,20 +130,22 @@ class MaskIoURescoringHead(MaskIoUHead):
             [2 if i == num_convs - 1 else 1 for i in range(num_convs)]
             if conv_strides is None else _per_layer(
                 conv_strides, num_convs, 'conv_strides'))
+        paddings = ([k // 2 for k in kernels] if conv_paddings is None else
+                    _per_layer(conv_paddings, num_convs, 'conv_paddings'))
         self.convs = nn.ModuleList()
         chn = in_channels + 1
-        for out_chn, kernel, stride in zip(channels, kernels, strides):
+        for out_chn, kernel, stride, pad in zip(channels, kernels, strides,
+                                                paddings):
             self.convs.append(
-                Conv2d(chn, out_chn, kernel, stride=stride,
-                       padding=kernel // 2))
+                Conv2d(chn, out_chn, kernel, stride=stride, padding=pad))
             chn = out_chn
         self.fcs = nn.ModuleList()
         if predictor == 'conv':
             self.fc_mask_iou = Conv2d(chn, num_classes, 1)
             return
         size = roi_feat_size
-        for stride in strides:
-            size = (size - 1) // stride + 1
+        for kernel, stride, pad in zip(kernels, strides, paddings):
+            size = (size + 2 * pad - kernel) // stride + 1
         fc_in = chn * size * size
         for _ in range(num_fcs):
             self.fcs.append(nn.Linear(fc_in, fc_out_channels))
