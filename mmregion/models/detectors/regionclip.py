@@ -6,7 +6,7 @@ import torch
 from mmdet.models.detectors import TwoStageDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
-from mmdet.structures.bbox import get_box_tensor
+from mmdet.structures.bbox import get_box_tensor, scale_boxes
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -145,8 +145,14 @@ class RegionCLIP(TwoStageDetector):
                                      batch_inputs, batch_data_samples)
 
     @staticmethod
-    def _gt_proposals(batch_data_samples: SampleList) -> List[InstanceData]:
-        """Ground-truth boxes as proposals (objectness 1)."""
+    def _gt_proposals(batch_data_samples: SampleList,
+                      test_mode: bool = False) -> List[InstanceData]:
+        """Ground-truth boxes as proposals (objectness 1).
+
+        In ``test_mode`` the boxes are in original image coordinates (mmdet's
+        test pipelines load annotations after ``Resize``) and are scaled by
+        the sample's ``scale_factor`` into the input's coordinates.
+        """
         proposals = []
         for sample in batch_data_samples:
             gt = sample.get('gt_instances')
@@ -156,14 +162,18 @@ class RegionCLIP(TwoStageDetector):
                     'boxes in the data samples; add LoadAnnotations to the '
                     'test pipeline')
             boxes = get_box_tensor(gt.bboxes)
+            if test_mode:
+                boxes = scale_boxes(boxes, sample.metainfo['scale_factor'])
             proposals.append(
                 InstanceData(bboxes=boxes, scores=boxes.new_ones(len(boxes))))
         return proposals
 
-    def _proposals(self, batch_inputs: Tensor,
-                   batch_data_samples: SampleList) -> List[InstanceData]:
+    def _proposals(self,
+                   batch_inputs: Tensor,
+                   batch_data_samples: SampleList,
+                   test_mode: bool = False) -> List[InstanceData]:
         if self.proposal_source == 'gt':
-            return self._gt_proposals(batch_data_samples)
+            return self._gt_proposals(batch_data_samples, test_mode)
         return self._offline_proposals(batch_inputs, batch_data_samples)
 
     def loss(self, batch_inputs: Tensor,
@@ -201,7 +211,8 @@ class RegionCLIP(TwoStageDetector):
         if self.with_rpn:
             return super().predict(batch_inputs, batch_data_samples, rescale)
         x = self.extract_feat(batch_inputs)
-        proposals = self._proposals(batch_inputs, batch_data_samples)
+        proposals = self._proposals(
+            batch_inputs, batch_data_samples, test_mode=True)
         results = self.roi_head.predict(
             x, proposals, batch_data_samples, rescale=rescale)
         return self.add_pred_to_datasample(batch_data_samples, results)

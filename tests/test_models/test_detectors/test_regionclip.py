@@ -245,3 +245,26 @@ def test_gt_config_refused_for_images(shapes_root, clip_files, tmp_path):
                 **{'model.proposal_source': 'gt'}))
     with pytest.raises(ValueError, match='ground-truth boxes as proposals'):
         init_open_vocab_inferencer(cfg)
+
+
+def test_gt_proposals_follow_the_test_resize(shapes_root, clip_files,
+                                             tmp_path):
+    """Test pipelines load annotations after Resize (original coordinates):
+    the ground-truth proposals are scaled into the input, the predictions
+    back, so with no box delta they are the ground-truth boxes again."""
+    from mmengine.runner import Runner
+    cfg_path = _config(shapes_root, clip_files, tmp_path,
+                       **{'model.proposal_source': 'gt',
+                          'model.roi_head.bbox_head.no_box_delta': True})
+    model = _model(cfg_path)
+    _fresh()
+    loader = Runner.build_dataloader(Config.fromfile(cfg_path).val_dataloader)
+    batch = model.data_preprocessor(next(iter(loader)), False)
+    sample = batch['data_samples'][0]
+    assert sample.scale_factor == (2.0, 2.0)  # 96 px shapes resized to 192
+    with torch.no_grad():
+        pred = model.predict(batch['inputs'], batch['data_samples'])[0]
+    gt = sample.gt_instances.bboxes
+    boxes = pred.pred_instances.bboxes
+    assert len(boxes) == len(gt) * len(SHAPE_CLASSES)
+    assert torch.allclose(boxes.unique(dim=0), gt.unique(dim=0), atol=1e-4)
