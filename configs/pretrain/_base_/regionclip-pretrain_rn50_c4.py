@@ -43,19 +43,19 @@ model = dict(
             aligned=True),
         out_channels=res4_channels,
         featmap_strides=[16]),
-    # RegionCLIP's offline RPN: an R50-FPN RPN trained class-agnostically on
-    # the LVIS base (frequent + common) boxes; 300 proposals after NMS 0.5,
-    # 100 of them sampled per image. Its official detectron2 weights
-    # (rpn_lvis_866.pth) are FPN, which regionclip_to_mmregion.py does not
-    # convert: train one with mmdet (configs/rpn/rpn_r50_fpn_1x_coco.py on
-    # LVIS base boxes) or set offline_rpn=None for grid boxes.
+    # RegionCLIP's offline RPN: detectron2's R50-FPN trained class-agnostically
+    # on the LVIS base (frequent + common) boxes, with detectron2's BGR pixel
+    # means; 300 proposals after NMS 0.5, 100 of them sampled per image.
+    # Convert rpn_lvis_866.pth (or regionclip_pretrained-cc_rn50.pth, which
+    # holds it) with tools/model_converters/regionclip_to_mmregion.py
+    # (docs/converters.md), or set offline_rpn=None for grid boxes.
     offline_rpn=dict(
         type='RPN',
         data_preprocessor=dict(
             type='DetDataPreprocessor',
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True,
+            mean=[103.530, 116.280, 123.675],
+            std=[1.0, 1.0, 1.0],
+            bgr_to_rgb=False,
             pad_size_divisor=32),
         backbone=dict(
             type='ResNet',
@@ -65,7 +65,7 @@ model = dict(
             frozen_stages=4,
             norm_cfg=dict(type='BN', requires_grad=False),
             norm_eval=True,
-            style='pytorch',
+            style='caffe',
             init_cfg=None),
         neck=dict(
             type='FPN',
@@ -84,10 +84,7 @@ model = dict(
             bbox_coder=dict(
                 type='DeltaXYWHBBoxCoder',
                 target_means=[0.0, 0.0, 0.0, 0.0],
-                target_stds=[1.0, 1.0, 1.0, 1.0]),
-            loss_cls=dict(
-                type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-            loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+                target_stds=[1.0, 1.0, 1.0, 1.0])),
         train_cfg=None,
         test_cfg=dict(
             rpn=dict(
@@ -97,6 +94,7 @@ model = dict(
                 min_bbox_size=0)),
         init_cfg=dict(
             type='Pretrained',
+            prefix='offline_rpn.',
             checkpoint='checkpoints/regionclip/rpn_lvis_866_mmregion.pth')),
     num_regions=100,
     temperature=0.01,
