@@ -1,11 +1,12 @@
 from .fast_nms import (BatchedDetections, batched_fast_nms,
                        batched_standard_nms)
 from .mask_upsample import upsample_cropped_masks
-from .open_vocabulary import OpenVocabularyMixin
+from .open_vocabulary import OpenVocabularyMixin, load_embeddings
 from .se_plugin import SEPlugin
 from .text_classifier import TextClassifier
 
 __all__ = [
     'SEPlugin', 'TextClassifier', 'BatchedDetections', 'batched_fast_nms',
-    'batched_standard_nms', 'OpenVocabularyMixin', 'upsample_cropped_masks'
+    'batched_standard_nms', 'OpenVocabularyMixin', 'upsample_cropped_masks',
+    'load_embeddings'
 ]

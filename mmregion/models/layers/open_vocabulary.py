@@ -1,10 +1,41 @@
 """Train and test vocabularies for heads that classify with text embeddings."""
-from typing import Optional
+import os.path as osp
+from typing import Mapping, Optional, Union
 
 import torch
 from torch import Tensor
 
+from ..language.vocabulary import Vocabulary
 from .text_classifier import TextClassifier
+
+VocabularyLike = Union[str, Tensor, Vocabulary, Mapping, None]
+
+
+def load_embeddings(source: VocabularyLike, where: str) -> Optional[Tensor]:
+    """Text embeddings from a tensor, a file, a vocabulary or class names.
+
+    Args:
+        source (str | Tensor | Vocabulary | dict | None): A (C, D) tensor; a
+            file read by :meth:`Vocabulary.load` (mmregion vocabulary files
+            and RegionCLIP's ``*_cls_emb*.pth``); a :class:`Vocabulary`; or
+            a dict of :meth:`Vocabulary.build` arguments (``names``,
+            ``encoder`` = a ``CLIPTextEncoder`` config, ``templates``,
+            ``cache_dir``) to embed class names when the model is built.
+        where (str): Named in error messages.
+
+    Returns:
+        Tensor | None: (C, D) embeddings.
+    """
+    if source is None or isinstance(source, Tensor):
+        return source
+    if isinstance(source, Vocabulary):
+        return source.embeddings
+    if isinstance(source, Mapping):
+        return Vocabulary.build(**source).embeddings
+    if not osp.isfile(source):
+        raise FileNotFoundError(f'{where}: vocabulary file {source} does not '
+                                f'exist')
+    return Vocabulary.load(source).embeddings
 
 
 class OpenVocabularyMixin:
@@ -35,13 +66,11 @@ class OpenVocabularyMixin:
         Args:
             embed_dim (int): Feature and text-embedding dim D.
             train_vocabulary: Train embeddings, anything
-                :func:`mmregion.models.roi_heads.load_embeddings` reads.
+                :func:`load_embeddings` reads.
             test_vocabulary: Test embeddings (defaults to the train ones).
             temperature (float): Classifier temperature.
             where (str): Head name for error messages.
         """
-        from ..roi_heads.bbox_heads.regionclip_bbox_head import \
-            load_embeddings
         self.classifier = TextClassifier(embed_dim, temperature=temperature)
         self._vocab_where = where
         self.register_buffer(
@@ -86,8 +115,6 @@ class OpenVocabularyMixin:
                 as :func:`load_embeddings` reads them.
             mode (str): ``'test'`` or ``'train'``. Defaults to ``'test'``.
         """
-        from ..roi_heads.bbox_heads.regionclip_bbox_head import \
-            load_embeddings
         if mode not in ('train', 'test'):
             raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
         where = f'{self._vocab_where}.set_vocabulary({mode})'

@@ -1,3 +1,4 @@
-from .regionclip_bbox_head import RegionCLIPBBoxHead, load_embeddings
+from ...layers.open_vocabulary import load_embeddings
+from .regionclip_bbox_head import RegionCLIPBBoxHead
 
 __all__ = ['RegionCLIPBBoxHead', 'load_embeddings']

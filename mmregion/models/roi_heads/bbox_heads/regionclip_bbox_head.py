@@ -1,7 +1,6 @@
 """RegionCLIP's box predictor: text-embedding classifier + class-agnostic
 box regression on attention-pooled region embeddings."""
-import os.path as osp
-from typing import List, Mapping, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -13,41 +12,11 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ...language.vocabulary import Vocabulary
-from ...layers.text_classifier import TextClassifier
-
-VocabularyLike = Union[str, Tensor, Vocabulary, Mapping, None]
-
-
-def load_embeddings(source: VocabularyLike, where: str) -> Optional[Tensor]:
-    """Text embeddings from a tensor, a file, a vocabulary or class names.
-
-    Args:
-        source (str | Tensor | Vocabulary | dict | None): A (C, D) tensor; a
-            file read by :meth:`Vocabulary.load` (mmregion vocabulary files
-            and RegionCLIP's ``*_cls_emb*.pth``); a :class:`Vocabulary`; or
-            a dict of :meth:`Vocabulary.build` arguments (``names``,
-            ``encoder`` = a ``CLIPTextEncoder`` config, ``templates``,
-            ``cache_dir``) to embed class names when the model is built.
-        where (str): Named in error messages.
-
-    Returns:
-        Tensor | None: (C, D) embeddings.
-    """
-    if source is None or isinstance(source, Tensor):
-        return source
-    if isinstance(source, Vocabulary):
-        return source.embeddings
-    if isinstance(source, Mapping):
-        return Vocabulary.build(**source).embeddings
-    if not osp.isfile(source):
-        raise FileNotFoundError(f'{where}: vocabulary file {source} does not '
-                                f'exist')
-    return Vocabulary.load(source).embeddings
+from ...layers.open_vocabulary import OpenVocabularyMixin, VocabularyLike
 
 
 @MODELS.register_module()
-class RegionCLIPBBoxHead(BBoxHead):
+class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
     """Box head of RegionCLIP.
 
     Input: region embeddings (N, D) from the CLIP attention pool. Output:
@@ -85,7 +54,6 @@ class RegionCLIPBBoxHead(BBoxHead):
                  temperature: float = 0.01,
                  no_box_delta: bool = False,
                  **kwargs) -> None:
-        self._classifier_ready = False
         kwargs.setdefault('reg_class_agnostic', True)
         kwargs.setdefault(
             'loss_cls',
@@ -99,70 +67,9 @@ class RegionCLIPBBoxHead(BBoxHead):
             with_avg_pool=False,
             with_cls=False,
             **kwargs)
-        self.classifier = TextClassifier(embed_dim, temperature=temperature)
-        self._classifier_ready = True
         self.no_box_delta = no_box_delta
-        where = 'RegionCLIPBBoxHead'
-        self.register_buffer('train_embeddings',
-                             torch.zeros(0, embed_dim), persistent=False)
-        self.register_buffer('test_embeddings',
-                             torch.zeros(0, embed_dim), persistent=False)
-        train = load_embeddings(train_vocabulary, f'{where}.train_vocabulary')
-        test = load_embeddings(test_vocabulary, f'{where}.test_vocabulary')
-        if train is not None:
-            self._check(train, f'{where}.train_vocabulary')
-            self.train_embeddings = train.float()
-        if test is not None:
-            self._check(test, f'{where}.test_vocabulary')
-            self.test_embeddings = test.float()
-        self._activate()
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes of the active vocabulary."""
-        if not getattr(self, '_classifier_ready', False):
-            return 0
-        return self.classifier.num_classes
-
-    @num_classes.setter
-    def num_classes(self, value: int) -> None:
-        """Ignored: the vocabulary decides the number of classes."""
-
-    def _check(self, embeddings: Tensor, where: str) -> None:
-        self.classifier.set_vocabulary(embeddings, where)
-
-    def _activate(self) -> None:
-        """Point the classifier at the vocabulary of the current mode."""
-        use = self.train_embeddings
-        if not self.training and len(self.test_embeddings):
-            use = self.test_embeddings
-        if len(use):
-            self.classifier.set_vocabulary(use)
-
-    def train(self, mode: bool = True) -> 'RegionCLIPBBoxHead':
-        """Switch mode and the matching vocabulary."""
-        super().train(mode)
-        self._activate()
-        return self
-
-    def set_vocabulary(self,
-                       embeddings: VocabularyLike,
-                       mode: str = 'test') -> None:
-        """Replace a vocabulary; no other setting changes.
-
-        Args:
-            embeddings (str | Tensor | Vocabulary | dict): (C, D) embeddings,
-                as :func:`load_embeddings` reads them.
-            mode (str): ``'test'`` or ``'train'``. Defaults to ``'test'``.
-        """
-        if mode not in ('train', 'test'):
-            raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
-        where = f'RegionCLIPBBoxHead.set_vocabulary({mode})'
-        emb = load_embeddings(embeddings, where)
-        self._check(emb, where)
-        device = self.train_embeddings.device
-        setattr(self, f'{mode}_embeddings', emb.float().to(device))
-        self._activate()
+        self.init_vocabularies(embed_dim, train_vocabulary, test_vocabulary,
+                               temperature, 'RegionCLIPBBoxHead')
 
     def init_weights(self) -> None:
         """Initialise the box regressor; keep the vocabulary."""
