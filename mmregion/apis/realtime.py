@@ -7,8 +7,10 @@ through mmdet's ``inference_detector`` with the config's test pipeline
 top-left corner. The figure counts the whole loop per frame: inference and
 drawing.
 """
+import argparse
 import os
 import os.path as osp
+import sys
 import time
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
                     Tuple, Union)
@@ -349,3 +351,67 @@ def _show(image: np.ndarray) -> bool:
             'this OpenCV build cannot open windows (opencv-python-headless); '
             'drop --show and write the frames with --out / --out-dir') \
             from error
+
+
+def add_realtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options the real-time demos share (model, outputs, drawing).
+
+    Args:
+        parser (argparse.ArgumentParser): The demo's parser; its own
+            positional arguments (the source) come first.
+    """
+    parser.add_argument('config', help='detector config')
+    parser.add_argument('--weights', help='detector checkpoint (random '
+                        'weights without one)')
+    parser.add_argument('--out', help='write the frames to a video (.mp4)')
+    parser.add_argument(
+        '--out-dir', help='write the drawn frames here (folder mode: one '
+        'image per input, same file names)')
+    parser.add_argument(
+        '--score-thr', type=float, default=0.3, help='score threshold')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
+    parser.add_argument(
+        '--texts',
+        help='vocabulary of an open-vocabulary model: a vocabulary .pth '
+        '(tools/misc/extract_text_embeddings.py) for OpenVocabYOLACTHead or '
+        "RegionCLIP, or class names ('cat . dog') for RegionCLIP (embedded "
+        "with its backbone's CLIP)")
+    parser.add_argument(
+        '--clip-checkpoint',
+        help="CLIP weights to embed --texts names (default: the config's)")
+    parser.add_argument(
+        '--max-frames', type=int, help='stop after this many frames')
+    parser.add_argument(
+        '--show', action='store_true',
+        help='show the frames (needs OpenCV with a GUI; q quits)')
+
+
+def run_realtime_cli(args: argparse.Namespace,
+                     source: Union[str, int]) -> None:
+    """Run :func:`run_realtime` from parsed demo arguments; exit with the
+    error message on bad input.
+
+    Args:
+        args (argparse.Namespace): From a parser with
+            :func:`add_realtime_arguments`.
+        source (str | int): Video file, image folder or camera index.
+    """
+    if not (args.out or args.out_dir or args.show):
+        sys.exit('error: give --out, --out-dir or --show')
+    try:
+        run_realtime(
+            args.config,
+            source,
+            weights=args.weights,
+            out_video=args.out,
+            out_dir=args.out_dir,
+            score_thr=args.score_thr,
+            device=args.device,
+            texts=args.texts,
+            clip_checkpoint=args.clip_checkpoint,
+            max_frames=args.max_frames,
+            show=args.show)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        sys.exit(f'error: {error}')
+    except KeyboardInterrupt:
+        print('stopped')
