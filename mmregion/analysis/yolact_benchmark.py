@@ -244,9 +244,12 @@ def benchmark(models: Dict[str, nn.Module],
 
     Returns:
         dict: Per model, per-image ``net``/``post``/``total`` statistics
-        (median and IQR, seconds), ``detections`` per image and
-        ``mask_mismatch`` against the first model; or ``error`` (a string)
-        for a model that failed to run.
+        (median and IQR, seconds), ``detections`` per image,
+        ``mask_mismatch`` against the first model, and ``post_ratio`` /
+        ``total_ratio``: the median over batches of this model's time over
+        the first model's time on the same turn (robust to machine load
+        that drifts between turns); or ``error`` (a string) for a model that
+        failed to run.
     """
     inputs, samples = make_batch(batch_size, input_size, device=device)
     prepare = prepare or {}
@@ -282,4 +285,12 @@ def benchmark(models: Dict[str, nn.Module],
             detections=sum(len(r) for r in results[name]) / batch_size,
             mask_mismatch=mask_mismatch(results[first], results[name])
             if first in results else 1.0)
+        if first not in errors:
+            # paired: this model against the first on the same turn
+            ref_net, ref_post = times[first]
+            stats[name]['post_ratio'] = statistics.median(
+                p / q for p, q in zip(post, ref_post))
+            stats[name]['total_ratio'] = statistics.median(
+                (a + b) / (c + d)
+                for a, b, c, d in zip(net, post, ref_net, ref_post))
     return stats

@@ -22,6 +22,8 @@ def test_benchmark_times_both_models_with_identical_masks():
         for part in ('net', 'post', 'total'):
             assert s[part]['median'] > 0
     assert stats['mmregion']['mask_mismatch'] == 0.0
+    assert stats['mmregion']['post_ratio'] > 0
+    assert stats['mmdet']['post_ratio'] == 1.0
 
 
 def test_a_failing_variant_is_reported_not_raised():

@@ -41,14 +41,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _row(name, s, ref=None):
-    cells = [f"{s[k]['median'] * 1e3:8.1f} ±{s[k]['iqr'] * 1e3:5.1f}"
+def _row(name, s, with_ratios=True):
+    cells = [f"{s[k]['median'] * 1e3:8.1f} ±{s[k]['iqr'] * 1e3:6.1f}"
              for k in ('net', 'post', 'total')]
-    ratios = ['' if ref is None else f"{s[k]['median'] / ref[k]['median']:.2f}"
-              for k in ('post', 'total')]
+    ratios = [f"{s[k]:.2f}" if with_ratios else ''
+              for k in ('post_ratio', 'total_ratio')]
     return (f'| {name:<22} | ' + ' | '.join(cells) +
             f" | {s['detections']:5.1f} | {s['mask_mismatch']:.2e} | " +
-            ' | '.join(f'{r:>5}' for r in ratios) + ' |')
+            ' | '.join(f'{r:>10}' for r in ratios) + ' |')
 
 
 def main() -> None:
@@ -84,8 +84,9 @@ def main() -> None:
               '| total ms/img    | dets  | mask diff | post/mmdet | '
               'total/mmdet |')
     for bs in args.batch_sizes:
-        print(f'\nbatch {bs}: median ± IQR over {args.iters} batches, '
-              'per image')
+        print(f'\nbatch {bs}: median ± IQR over {args.iters} batches, per '
+              'image; ratios: median over batches of time / mmdet time on '
+              'the same turn')
         print(header)
         print('|' + '|'.join('-' * len(c) for c in header.split('|')[1:-1]) +
               '|')
@@ -95,8 +96,7 @@ def main() -> None:
             if 'error' in s:
                 print(f'| {name:<22} | failed: {s["error"][:100]} |')
             else:
-                print(_row(name, s, None if name == 'mmdet' else
-                           stats['mmdet']))
+                print(_row(name, s, name != 'mmdet'))
 
 if __name__ == '__main__':
     main()
