@@ -7,11 +7,12 @@ DEMO_CONFIG ?= configs/synthetic/mask-rcnn_resnetse50-tiny_fpn_shapes.py
 DEMO_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: help setup data demo test
+.PHONY: help setup data demo yolact test
 
 help:
 	@echo "make setup  build the pinned stack into $(VENV) (idempotent)"
 	@echo "make demo   set up, generate $(DATA), train + evaluate the ResNetSE Mask R-CNN demo"
+	@echo "make yolact set up, generate $(DATA), train + evaluate YOLACT on it"
 	@echo "make test   set up and run the test suite"
 
 setup:
@@ -33,6 +34,12 @@ demo: setup
 	vis=$$(ls -td $(DEMO_DIR)/*/vis | head -1); \
 	echo "[demo] $$(ls $$vis | wc -l) visualised predictions (ground truth | prediction) in $$vis"; \
 	echo "[demo] done in $$(( $$(date +%s) - start ))s (after set-up)"
+
+yolact: setup
+	@set -euo pipefail; start=$$(date +%s); \
+	$(MAKE) --no-print-directory $(DATA)/meta.json; \
+	$(PY) tools/train.py configs/synthetic/yolact_r50-tiny_shapes.py --work-dir work_dirs/yolact_shapes; \
+	echo "[yolact] done in $$(( $$(date +%s) - start ))s (after set-up)"
 
 test: setup
 	$(PY) -m pytest tests $(PYTEST_ARGS)
