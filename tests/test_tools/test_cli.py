@@ -32,6 +32,7 @@ def _run(args, **kwargs):
     ('tools/misc/extract_concepts.py', '--min-freq'),
     ('tools/misc/export_student.py', '--prefix'),
     ('tools/analysis_tools/benchmark_yolact.py', '--bg-bias'),
+    ('tools/misc/run_ovd_experiment.py', '--pretrain-iters'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])

@@ -342,7 +342,8 @@ class RegionPretrainer(BaseDetector):
                                        self.concept_threshold)
         kept_emb = region_emb[labels.keep]
         weights = self.loss_weights
-        losses = dict(region_keep_ratio=labels.keep.float().mean())
+        losses = dict(region_keep_ratio=labels.keep.float().sum() /
+                      max(len(labels.keep), 1))
         if weights['region_text']:
             losses['loss_region_text'] = weights[
                 'region_text'] * region_text_contrastive_loss(

@@ -1,0 +1,54 @@
+"""The end-to-end open-vocabulary experiment, at toy scale."""
+import json
+import os.path as osp
+
+from mmengine.registry import DefaultScope
+
+from mmregion.apis import format_results, run_ovd_experiment
+from mmregion.models.backbones import CLIPResNet
+
+
+def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
+    # as from the command line: no default registry scope set beforehand
+    DefaultScope._instance_dict.clear()
+    loaded = []
+    load = CLIPResNet.load_clip_weights
+
+    def record(self, path):
+        loaded.append(osp.basename(path))
+        return load(self, path)
+
+    monkeypatch.setattr(CLIPResNet, 'load_clip_weights', record)
+    lines = []
+    results = run_ovd_experiment(
+        data_root=shapes_root,
+        work_dir=str(tmp_path / 'exp'),
+        clip_epochs=1,
+        clip_batch_size=8,
+        pretrain_iters=2,
+        finetune_epochs=1,
+        concept_min_freq=1,
+        num_workers=0,
+        threads=None,
+        pretrain_options={
+            'train_dataloader.batch_size': 2,
+            'model.num_regions': 8
+        },
+        finetune_options={'train_dataloader.batch_size': 2},
+        log=lines.append)
+    assert set(results['runs']) == {'CLIP', 'RegionCLIP'}
+    for run in results['runs'].values():
+        for stage in ('zero_shot', 'fine_tuned'):
+            assert set(run[stage]) == {'novel_ap50', 'base_ap50', 'all_ap50'}
+            assert all(0.0 <= v <= 1.0 for v in run[stage].values())
+    assert {'hexagon', 'heart', 'circle'} <= set(results['concepts'])
+    saved = json.load(open(osp.join(tmp_path, 'exp', 'results.json')))
+    assert saved['runs'] == results['runs']
+    table = format_results(results)
+    assert table.splitlines()[2].startswith('| tiny CLIP |')
+    assert table.splitlines()[3].startswith('| RegionCLIP student |')
+    assert lines[-1] == table
+    assert osp.isfile(osp.join(tmp_path, 'exp', 'student_rn-tiny.pth'))
+    # the pretraining teacher, then zero-shot and fine-tuning of each run
+    # start from the weights they name
+    assert loaded == ['clip_rn-tiny.pth'] * 3 + ['student_rn-tiny.pth'] * 2
