@@ -139,7 +139,33 @@ def test(config: str,
             cfg, ConfigDict(show=show, show_dir=show_dir,
                             wait_time=wait_time))
     runner = _build_runner(cfg)
+    load_local_backbone_weights(runner.model)
     if out is not None:
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=out))
     return runner.test()
+
+
+def load_local_backbone_weights(model) -> int:
+    """Load the local weight files that modules name in their config.
+
+    mmengine's test loop never calls ``init_weights``, so a backbone whose
+    weights come from its own ``checkpoint`` (a CLIP file: zero-shot
+    RegionCLIP) would be evaluated with random weights wherever the tested
+    checkpoint lacks them. Only modules with a local ``checkpoint`` file and
+    a ``load_clip_weights`` method are loaded (no ``torchvision://``
+    downloads); the tested checkpoint is loaded afterwards and wins.
+
+    Args:
+        model (nn.Module): The model (possibly wrapped).
+
+    Returns:
+        int: The number of modules loaded.
+    """
+    loaded = 0
+    for module in model.modules():
+        if getattr(module, 'checkpoint', None) and hasattr(
+                module, 'load_clip_weights') and not module.is_init:
+            module.init_weights()
+            loaded += 1
+    return loaded
 

@@ -268,3 +268,18 @@ def test_gt_proposals_follow_the_test_resize(shapes_root, clip_files,
     boxes = pred.pred_instances.bboxes
     assert len(boxes) == len(gt) * len(SHAPE_CLASSES)
     assert torch.allclose(boxes.unique(dim=0), gt.unique(dim=0), atol=1e-4)
+
+
+def test_test_api_loads_the_backbone_clip_file(shapes_root, clip_files,
+                                               tmp_path):
+    """mmengine's test loop skips init_weights: apis.test loads the CLIP
+    file named by backbone.checkpoint itself, so zero-shot evaluation does
+    not run a random backbone."""
+    from mmregion.apis.runner import load_local_backbone_weights
+    model = MODELS.build(
+        Config.fromfile(_config(shapes_root, clip_files, tmp_path)).model)
+    clip_conv = clip_files['clip'].visual.conv1.weight
+    assert not torch.equal(model.backbone.conv1.weight, clip_conv)
+    assert load_local_backbone_weights(model) == 1
+    assert torch.equal(model.backbone.conv1.weight, clip_conv)
+    assert load_local_backbone_weights(model) == 0  # once only
