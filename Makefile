@@ -7,12 +7,13 @@ DEMO_CONFIG ?= configs/synthetic/mask-rcnn_resnetse50-tiny_fpn_shapes.py
 DEMO_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: help setup data demo yolact test
+.PHONY: help setup data demo yolact ovd-experiment test
 
 help:
 	@echo "make setup  build the pinned stack into $(VENV) (idempotent)"
 	@echo "make demo   set up, generate $(DATA), train + evaluate the ResNetSE Mask R-CNN demo"
 	@echo "make yolact set up, generate $(DATA), train + evaluate YOLACT on it"
+	@echo "make ovd-experiment  tiny CLIP -> RegionCLIP pretraining -> OVD fine-tuning, AP50 table"
 	@echo "make test   set up and run the test suite"
 
 setup:
@@ -40,6 +41,10 @@ yolact: setup
 	$(MAKE) --no-print-directory $(DATA)/meta.json; \
 	$(PY) tools/train.py configs/synthetic/yolact_r50-tiny_shapes.py --work-dir work_dirs/yolact_shapes; \
 	echo "[yolact] done in $$(( $$(date +%s) - start ))s (after set-up)"
+
+ovd-experiment: setup
+	@$(MAKE) --no-print-directory $(DATA)/meta.json
+	$(PY) tools/misc/run_ovd_experiment.py --data-root $(DATA) --work-dir work_dirs/ovd_experiment
 
 test: setup
 	$(PY) -m pytest tests $(PYTEST_ARGS)
