@@ -240,7 +240,8 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
         """
         preds = [p for p, _, _ in iou_terms]
         if not preds:
-            return self.mask_iou_head(None, masks[:, :0].flatten(0, 1)).sum() * 0.
+            no_masks = masks[:, :0].flatten(0, 1)
+            return self.mask_iou_head(None, no_masks).sum() * 0.
         pred = torch.cat(preds).detach()
         target = torch.cat([t for _, t, _ in iou_terms])
         labels = torch.cat([lab for _, _, lab in iou_terms])

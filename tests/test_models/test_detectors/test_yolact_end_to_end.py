@@ -39,7 +39,8 @@ def _config(path, shapes_root, tmp_path, plus=False, **changes):
         'val_dataloader.num_workers': 0,
         'val_dataloader.persistent_workers': False,
         'test_dataloader.dataset.data_root': shapes_root,
-        'test_dataloader.dataset.pipeline': cfg.val_dataloader.dataset.pipeline,
+        'test_dataloader.dataset.pipeline':
+        cfg.val_dataloader.dataset.pipeline,
         'test_dataloader.num_workers': 0,
         'test_dataloader.persistent_workers': False,
         'val_evaluator.ann_file': ann,

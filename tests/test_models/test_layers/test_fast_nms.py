@@ -1,4 +1,5 @@
-"""Batched Fast NMS / standard NMS against mmdet's and mmcv's per-image ones."""
+"""Batched Fast NMS / standard NMS against mmdet's and mmcv's per-image
+ones."""
 import pytest
 import torch
 from mmcv.ops import nms
@@ -28,8 +29,8 @@ def test_fast_nms_equals_mmdet_per_image(seed):
     boxes, scores, coeffs = _random_batch(seed)
     dets = batched_fast_nms(boxes, scores, coeffs, **SETTINGS)
     for i in range(len(boxes)):
-        with_bg = torch.cat([scores[i], scores[i].new_zeros(len(scores[i]), 1)],
-                            1)
+        background = scores[i].new_zeros(len(scores[i]), 1)
+        with_bg = torch.cat([scores[i], background], 1)
         ref_dets, ref_labels, ref_coeffs = fast_nms(
             boxes[i], with_bg, coeffs[i], SETTINGS['score_thr'],
             SETTINGS['iou_thr'], SETTINGS['top_k'], SETTINGS['max_num'])
