@@ -132,7 +132,10 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
         rows = torch.arange(h, device=masks.device, dtype=y1.dtype)
         in_x = (cols >= x1[..., None]) & (cols < x2[..., None])  # (B, M, W)
         in_y = (rows >= y1[..., None]) & (rows < y2[..., None])  # (B, M, H)
-        return masks * (in_y[..., None] & in_x[..., None, :]).float()
+        # two broadcast products: cheaper than building the (B, M, H, W)
+        # window and exact, the factors being 0 and 1
+        return masks * in_y[..., None].to(masks.dtype) * in_x[
+            ..., None, :].to(masks.dtype)
 
     def loss_by_feat(self, mask_preds: Tensor, segm_preds: Optional[Tensor],
                      batch_gt_instances: InstanceList,
@@ -295,23 +298,53 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
             iou = iou[torch.arange(len(labels)), labels].split(counts)
             for results, image_iou in zip(results_list, iou):
                 results.scores = results.scores * image_iou
+        self._upsample_batch(masks, windows, results_list, batch_img_metas,
+                             rescale)
         for i, (results, meta) in enumerate(
                 zip(results_list, batch_img_metas)):
-            n = counts[i]
-            if n == 0:
+            if counts[i] == 0:
                 results_list[i] = empty_instances(
                     [meta],
                     masks.device,
                     task_type='mask',
                     instance_results=[results])[0]
-                continue
-            results.masks = upsample_cropped_masks(
-                masks[i, :n], windows[i, :n],
-                self._output_size(meta, rescale), self.test_cfg.mask_thr)
-            if rescale:
+            elif rescale:
                 results.bboxes = results.bboxes / results.bboxes.new_tensor(
                     meta['scale_factor']).repeat(1, 2)
         return results_list
+
+    def _upsample_batch(self, masks: Tensor, windows: Tensor,
+                        results_list: InstanceList,
+                        batch_img_metas: List[dict], rescale: bool) -> None:
+        """Set ``masks`` of every image with detections, upsampling the
+        images of one output size together.
+
+        Args:
+            masks (Tensor): (B, M, h, w) cropped masks.
+            windows (Tensor): (B, M, 4) integer crop windows.
+            results_list (list[InstanceData]): Per image results; those
+                with detections get ``masks`` (n, H_out, W_out) bool.
+            batch_img_metas (list[dict]): Image metas.
+            rescale (bool): Output at the original size.
+        """
+        m = masks.shape[1]
+        counts = [len(results) for results in results_list]
+        sizes = [self._output_size(meta, rescale) for meta in batch_img_metas]
+        for size in dict.fromkeys(sizes):
+            images = [
+                i for i, n in enumerate(counts) if n and sizes[i] == size
+            ]
+            if not images:
+                continue
+            index = torch.cat([
+                torch.arange(counts[i], device=masks.device) + i * m
+                for i in images
+            ])
+            upsampled = upsample_cropped_masks(
+                masks.flatten(0, 1), windows.flatten(0, 1)[index], size,
+                self.test_cfg.mask_thr, index, [counts[i] for i in images])
+            for i, image_masks in zip(images, upsampled):
+                results_list[i].masks = image_masks
 
     @staticmethod
     def _output_size(meta: dict, rescale: bool) -> Tuple[int, int]:

@@ -97,6 +97,44 @@ def _top_candidates(bboxes: Tensor, scores: Tensor, coeffs: Tensor,
             labels)
 
 
+def _max_iou_with_better(boxes: Tensor, counts: Tensor,
+                         min_width: int = 16) -> Tensor:
+    """Per candidate, its largest IoU with a higher-scored candidate of the
+    same (image, class) pair: the column maxima of the strictly upper
+    triangular IoU matrix of Fast NMS.
+
+    Pairs are padded to the largest candidate count, but most have a few
+    candidates and a few have many. So the pairs are grouped by their count
+    rounded up to a power of two (at least ``min_width``), and each group's
+    IoU matrices are built only that wide: a handful of groups, each one
+    batched tensor operation, instead of every pair at full width. Column
+    ``j`` depends only on rows ``i < j``, so the maxima of the first
+    ``counts`` columns are exactly those of the full-width matrix; the
+    columns beyond are candidates at or below the score threshold and are
+    returned as 0.
+
+    Args:
+        boxes (Tensor): (P, k, 4) candidates of each pair, best first.
+        counts (Tensor): (P,) candidates above the threshold per pair
+            (a prefix of each row).
+        min_width (int): Narrowest group.
+
+    Returns:
+        Tensor: (P, k) maximum IoU with a better candidate.
+    """
+    k = boxes.shape[1]
+    iou_max = boxes.new_zeros(boxes.shape[:2])
+    widths = torch.exp2(
+        torch.log2(counts.clamp(min=min_width).float()).ceil()).long()
+    widths = widths.clamp(max=k)
+    for width in widths.unique().tolist():
+        group = (widths == width).nonzero().squeeze(1)
+        group_boxes = boxes[group, :width]
+        iou_max[group, :width] = bbox_overlaps(
+            group_boxes, group_boxes).triu_(diagonal=1).max(dim=1).values
+    return iou_max
+
+
 def batched_fast_nms(bboxes: Tensor,
                      scores: Tensor,
                      coeffs: Tensor,
@@ -134,9 +172,8 @@ def batched_fast_nms(bboxes: Tensor,
     keep = torch.zeros_like(above)
     if k:
         active = above[..., 0]  # (B, C): pairs with any candidate
-        pair_boxes = boxes[active]  # (P, k, 4)
-        iou_max = bbox_overlaps(pair_boxes, pair_boxes).triu_(
-            diagonal=1).max(dim=1).values
+        iou_max = _max_iou_with_better(boxes[active],
+                                       above[active].sum(-1))
         keep[active] = (iou_max <= iou_thr) & above[active]
     return _select_best(
         cls_scores.reshape(b, c * k), keep.view(b, c * k),

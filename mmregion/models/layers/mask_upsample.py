@@ -1,5 +1,5 @@
 """Upsample cropped masks only where they can be non-zero."""
-from typing import Tuple
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -30,8 +30,13 @@ def _linear_axis(n_in: int, n_out: int,
             w1.to(device))
 
 
-def upsample_cropped_masks(masks: Tensor, bounds: Tensor,
-                           size: Tuple[int, int], thr: float) -> Tensor:
+def upsample_cropped_masks(
+        masks: Tensor,
+        bounds: Tensor,
+        size: Tuple[int, int],
+        thr: float,
+        index: Optional[Tensor] = None,
+        splits: Optional[List[int]] = None) -> Union[Tensor, List[Tensor]]:
     """``F.interpolate(masks, size, 'bilinear') > thr`` for cropped masks.
 
     A mask that is zero outside its crop window (columns ``[x1, x2)``, rows
@@ -41,40 +46,135 @@ def upsample_cropped_masks(masks: Tensor, bounds: Tensor,
     with the same sample positions and weights as PyTorch's bilinear kernel;
     results equal full upsampling up to float rounding at the threshold.
 
+    Windows are grouped by their output extent rounded up to powers of two,
+    and each group is interpolated with one set of tensor operations, so the
+    cost is a handful of operations per group, not per mask.
+
     Args:
-        masks (Tensor): (N, h, w) masks, zero outside their windows.
+        masks (Tensor): (S, h, w) masks, zero outside their windows.
         bounds (Tensor): (N, 4) integer windows ``x1, y1, x2, y2`` (end
             exclusive) in mask pixels.
         size (tuple[int, int]): Output (H, W).
         thr (float): Threshold (>= 0 for the shortcut; a negative one falls
             back to full upsampling).
+        index (Tensor, optional): (N,) the masks to upsample (e.g. the valid
+            instances of a padded batch viewed as ``(B * M, h, w)``); all
+            ``S`` masks, ``N = S``, if None.
+        splits (list[int], optional): Return the N masks as separate
+            tensors of these lengths (e.g. one per image). Each is allocated
+            on its own: a single output for a whole batch is one large
+            allocation that the memory allocator does not reuse, and zeroing
+            fresh pages costs more than the interpolation.
 
     Returns:
-        Tensor: (N, H, W) bool.
+        Tensor | list[Tensor]: (N, H, W) bool, or the list of
+        (splits[i], H, W) bool tensors.
     """
-    n, h, w = masks.shape
-    if n == 0:
-        return masks.new_zeros((0, ) + tuple(size), dtype=torch.bool)
+    if index is None:
+        index = torch.arange(len(masks), device=masks.device)
+    lengths = [len(index)] if splits is None else list(splits)
     if thr < 0:
-        return F.interpolate(
-            masks[None], size, mode='bilinear', align_corners=False)[0] > thr
+        full = F.interpolate(
+            masks[index][None], size, mode='bilinear',
+            align_corners=False)[0] > thr
+        return full if splits is None else list(full.split(lengths))
+    outs = [
+        masks.new_zeros((n, ) + tuple(size), dtype=torch.bool)
+        for n in lengths
+    ]
+    if len(index):
+        _fill(outs, masks, bounds, index, size, thr)
+    return outs[0] if splits is None else outs
+
+
+def _fill(outs: List[Tensor], masks: Tensor, bounds: Tensor, index: Tensor,
+          size: Tuple[int, int], thr: float) -> None:
+    """Write the windows of :func:`upsample_cropped_masks` into ``outs``.
+
+    Args:
+        outs (list[Tensor]): Zeroed (n_j, H, W) bool outputs, in order.
+        masks (Tensor): (S, h, w) source masks.
+        bounds (Tensor): (N, 4) windows, N = sum of n_j.
+        index (Tensor): (N,) indices of the source masks.
+        size (tuple[int, int]): Output (H, W).
+        thr (float): Threshold (>= 0).
+    """
+    h, w = masks.shape[1:]
     y0, y1, wy0, wy1 = _linear_axis(h, size[0], masks.device)
     x0, x1, wx0, wx1 = _linear_axis(w, size[1], masks.device)
     # output pixels with a source neighbour inside the window
-    col_a = torch.searchsorted(x1, bounds[:, 0].contiguous())
-    col_b = torch.searchsorted(x0, bounds[:, 2].contiguous())
-    row_a = torch.searchsorted(y1, bounds[:, 1].contiguous())
-    row_b = torch.searchsorted(y0, bounds[:, 3].contiguous())
-    out = masks.new_zeros((n, ) + tuple(size), dtype=torch.bool)
-    windows = torch.stack([row_a, row_b, col_a, col_b], 1).tolist()
-    for i, (ra, rb, ca, cb) in enumerate(windows):
-        if rb <= ra or cb <= ca:
+    starts = torch.stack([
+        torch.searchsorted(y1, bounds[:, 1].contiguous()),
+        torch.searchsorted(x1, bounds[:, 0].contiguous())
+    ], 1)
+    ends = torch.stack([
+        torch.searchsorted(y0, bounds[:, 3].contiguous()),
+        torch.searchsorted(x0, bounds[:, 2].contiguous())
+    ], 1)
+    extent = ends - starts  # (N, 2) rows, cols
+    # padded window shapes: powers of two, at most the output size
+    padded = torch.minimum(
+        torch.exp2(torch.log2(extent.clamp(min=1).float()).ceil()).long(),
+        extent.new_tensor(size))
+    keys = torch.where((extent > 0).all(1),
+                       padded[:, 0] * (size[1] + 1) + padded[:, 1], -1)
+    lengths = torch.tensor([len(out) for out in outs], device=masks.device)
+    owner = torch.repeat_interleave(
+        torch.arange(len(outs), device=masks.device), lengths)
+    position = torch.arange(len(index), device=masks.device) - (
+        lengths.cumsum(0) - lengths)[owner]
+    for key in keys.unique().tolist():
+        if key < 0:
             continue
-        top = masks[i].index_select(0, y0[ra:rb])
-        bottom = masks[i].index_select(0, y1[ra:rb])
-        xa, xb, a, b = x0[ca:cb], x1[ca:cb], wx0[ca:cb], wx1[ca:cb]
-        top = top[:, xa] * a + top[:, xb] * b
-        bottom = bottom[:, xa] * a + bottom[:, xb] * b
-        out[i, ra:rb, ca:cb] = (top * wy0[ra:rb, None] +
-                                bottom * wy1[ra:rb, None]) > thr
-    return out
+        group = (keys == key).nonzero().squeeze(1)
+        target, value = _interpolate_windows(
+            masks, index[group], starts[group], ends[group],
+            divmod(key, size[1] + 1), (y0, y1, wy0, wy1),
+            (x0, x1, wx0, wx1))
+        target = target + (position[group] * (size[0] * size[1]))[:, None,
+                                                                   None]
+        value = value > thr
+        group_owner = owner[group]
+        for j in group_owner.unique().tolist():
+            mine = group_owner == j
+            outs[j].view(-1).put_(target[mine], value[mine])
+
+
+def _interpolate_windows(masks: Tensor, source: Tensor, starts: Tensor,
+                         ends: Tensor, shape: Tuple[int, int],
+                         rows_axis: tuple, cols_axis: tuple) -> tuple:
+    """Interpolate the windows of a group of masks padded to one shape.
+
+    Positions past a window's end are clamped to its last row or column, so
+    they recompute the value of that pixel: the padding costs time, never a
+    wrong pixel.
+
+    Args:
+        masks (Tensor): (S, h, w) source masks.
+        source (Tensor): (G,) indices of the group's masks in ``masks``.
+        starts (Tensor): (G, 2) first output row and column of each window.
+        ends (Tensor): (G, 2) end (exclusive) row and column.
+        shape (tuple[int, int]): Padded (rows, cols) of the group.
+        rows_axis (tuple): ``i0, i1, w0, w1`` of the rows
+            (see :func:`_linear_axis`).
+        cols_axis (tuple): The same for the columns.
+
+    Returns:
+        tuple[Tensor, Tensor]: (G, rows, cols) flat pixel indices within one
+        (H, W) output mask, and the interpolated values.
+    """
+    h, w = masks.shape[1:]
+    y0, y1, wy0, wy1 = rows_axis
+    x0, x1, wx0, wx1 = cols_axis
+    offsets = [torch.arange(k, device=masks.device) for k in shape]
+    r = torch.minimum(starts[:, :1] + offsets[0], ends[:, :1] - 1)[:, :, None]
+    c = torch.minimum(starts[:, 1:] + offsets[1], ends[:, 1:] - 1)[:, None]
+    base = (source * (h * w))[:, None, None]
+    flat = masks.reshape(-1)
+    top_row, bottom_row = base + y0.take(r) * w, base + y1.take(r) * w
+    left, right, a, b = x0.take(c), x1.take(c), wx0.take(c), wx1.take(c)
+    top = flat.take(top_row + left) * a + flat.take(top_row + right) * b
+    bottom = (flat.take(bottom_row + left) * a +
+              flat.take(bottom_row + right) * b)
+    value = top * wy0.take(r) + bottom * wy1.take(r)
+    return r * len(x0) + c, value

@@ -26,20 +26,40 @@ def _random_batch(seed, b=3, n=60, c=5, k=4):
 
 @pytest.mark.parametrize('seed', range(5))
 def test_fast_nms_equals_mmdet_per_image(seed):
-    boxes, scores, coeffs = _random_batch(seed)
-    dets = batched_fast_nms(boxes, scores, coeffs, **SETTINGS)
+    _assert_equals_mmdet_fast_nms(*_random_batch(seed), SETTINGS)
+
+
+def _assert_equals_mmdet_fast_nms(boxes, scores, coeffs, settings):
+    """Every image of the batched result equals mmdet's per-image one."""
+    dets = batched_fast_nms(boxes, scores, coeffs, **settings)
     for i in range(len(boxes)):
         background = scores[i].new_zeros(len(scores[i]), 1)
         with_bg = torch.cat([scores[i], background], 1)
         ref_dets, ref_labels, ref_coeffs = fast_nms(
-            boxes[i], with_bg, coeffs[i], SETTINGS['score_thr'],
-            SETTINGS['iou_thr'], SETTINGS['top_k'], SETTINGS['max_num'])
+            boxes[i], with_bg, coeffs[i], settings['score_thr'],
+            settings['iou_thr'], settings['top_k'], settings['max_num'])
         valid = dets.valid[i]
         assert valid.sum() == len(ref_dets) > 0
         torch.testing.assert_close(dets.bboxes[i][valid], ref_dets[:, :4])
         torch.testing.assert_close(dets.scores[i][valid], ref_dets[:, 4])
         assert torch.equal(dets.labels[i][valid], ref_labels)
         torch.testing.assert_close(dets.coeffs[i][valid], ref_coeffs)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_fast_nms_with_uneven_candidate_counts_equals_mmdet(seed):
+    """Classes with 1 to ~150 candidates above the threshold: the IoU
+    matrices are built in several width groups (16, 32, ..., 200)."""
+    boxes, scores, coeffs = _random_batch(seed, b=2, n=200, c=12)
+    # class j keeps about a fraction ((j + 1) / 12) ** 2 of its candidates
+    g = torch.Generator().manual_seed(seed)
+    kept = torch.rand(scores.shape, generator=g) < (
+        (torch.arange(12) + 1.) / 12)**2
+    scores = kept.float() * (0.06 + 0.94 * scores)
+    settings = dict(score_thr=0.05, iou_thr=0.5, top_k=200, max_num=-1)
+    counts = (scores > 0.05).sum(1)
+    assert counts.min() < 16 and counts.max() > 128
+    _assert_equals_mmdet_fast_nms(boxes, scores, coeffs, settings)
 
 
 def _reference_standard_nms(boxes, scores, score_thr, iou_thr, top_k,

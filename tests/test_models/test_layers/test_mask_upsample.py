@@ -45,3 +45,31 @@ def test_negative_threshold_falls_back_to_full_upsampling():
     masks, windows = _cropped(n=4)
     got = upsample_cropped_masks(masks, windows, (50, 50), -0.1)
     assert got.all()  # every pixel, window or not, is > -0.1
+
+
+def test_index_and_splits_equal_upsampling_each_chunk():
+    """A padded batch viewed as (B * M, h, w): the chosen masks come back as
+    one tensor per image, each equal to full upsampling of its masks."""
+    masks, windows = _cropped(n=12)
+    index = torch.tensor([0, 1, 2, 6, 7, 9, 10, 11])
+    chunks = upsample_cropped_masks(masks, windows[index], (97, 131), 0.4,
+                                    index, [3, 0, 5])
+    assert [tuple(c.shape) for c in chunks] == [(3, 97, 131), (0, 97, 131),
+                                                (5, 97, 131)]
+    want = F.interpolate(
+        masks[index][None], (97, 131), mode='bilinear',
+        align_corners=False)[0] > 0.4
+    assert torch.equal(torch.cat(chunks), want)
+
+
+def test_windows_covering_the_whole_mask():
+    """Windows wider than half the output pad to the output size itself."""
+    g = torch.Generator().manual_seed(3)
+    masks = torch.rand(5, 30, 34, generator=g)
+    windows = torch.tensor([[0, 0, 34, 30]] * 4 + [[2, 1, 33, 29]])
+    masks[4, :, :2] = masks[4, :, 33:] = 0
+    masks[4, :1] = masks[4, 29:] = 0
+    want = F.interpolate(
+        masks[None], (61, 70), mode='bilinear', align_corners=False)[0] > .5
+    assert torch.equal(
+        upsample_cropped_masks(masks, windows, (61, 70), 0.5), want)
