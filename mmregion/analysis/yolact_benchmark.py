@@ -21,8 +21,10 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import bbox_overlaps
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import MMLogger
+from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 
@@ -203,21 +205,49 @@ def _spread(values: List[float]) -> Dict[str, float]:
     return dict(median=statistics.median(values), iqr=q[2] - q[0])
 
 
+def _pair(x: InstanceData, y: InstanceData) -> Optional[Tensor]:
+    """For each detection of ``x``, its counterpart in ``y``: the same
+    position when the labels agree in order, else the same label with the
+    largest box overlap (a variant that changes the floats may swap two
+    nearly tied scores, and with them the order of the detections).
+
+    Args:
+        x (InstanceData): Results of one image.
+        y (InstanceData): Results of the same image from another model.
+
+    Returns:
+        Tensor | None: (n,) indices into ``y``, or None when the counts or
+        the labels (as multisets) differ, or two detections of ``x`` pair
+        with the same one of ``y``.
+    """
+    if len(x) != len(y) or not torch.equal(
+            x.labels.sort().values, y.labels.sort().values):
+        return None
+    if torch.equal(x.labels, y.labels):
+        return torch.arange(len(x), device=x.labels.device)
+    same_label = x.labels[:, None] == y.labels[None]
+    overlaps = bbox_overlaps(x.bboxes, y.bboxes).masked_fill(~same_label, -1)
+    match = overlaps.argmax(1) if len(x) else x.labels.new_zeros(0)
+    return match if len(match.unique()) == len(match) else None
+
+
 def mask_mismatch(a: list, b: list) -> float:
-    """Fraction of mask pixels (and any box/label) that differ.
+    """Fraction of mask pixels that differ between paired detections.
 
     Args:
         a (list[InstanceData]): Results of one model.
         b (list[InstanceData]): Results of the other.
 
     Returns:
-        float: 0 when identical; 1 when detection counts or labels differ.
+        float: 0 when identical; 1 when detections cannot be paired (see
+        :func:`_pair`).
     """
     diff, total = 0, 0
     for x, y in zip(a, b):
-        if len(x) != len(y) or not torch.equal(x.labels, y.labels):
+        match = _pair(x, y)
+        if match is None:
             return 1.0
-        diff += int((x.masks != y.masks).sum())
+        diff += int((x.masks != y.masks[match]).sum())
         total += x.masks.numel()
     return diff / max(total, 1)
 

@@ -3,11 +3,14 @@ that their masks agree (timings are printed, never asserted)."""
 import os.path as osp
 
 import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
 
 from conftest import REPO
 from mmregion.analysis.yolact_benchmark import (benchmark, build_models,
+                                                mask_mismatch,
                                                 reference_config)
-from mmengine.config import Config
 
 CONFIG = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes.py')
 
@@ -39,3 +42,29 @@ def test_yolactpp_has_no_mmdet_reference():
         osp.join(REPO, 'configs/yolact/yolactpp_r50_1xb8-55e_coco.py'))
     with pytest.raises(ValueError, match='mmdet has no YOLACT\\+\\+'):
         reference_config(cfg.model)
+
+
+def _detections(labels, boxes, seed):
+    g = torch.Generator().manual_seed(seed)
+    return InstanceData(
+        labels=torch.tensor(labels),
+        bboxes=torch.tensor(boxes, dtype=torch.float32),
+        masks=torch.rand(len(labels), 6, 7, generator=g) > 0.5)
+
+
+def test_mask_mismatch_pairs_reordered_detections():
+    boxes = [[0, 0, 4, 4], [1, 1, 5, 6], [2, 0, 6, 3]]
+    a = _detections([3, 1, 3], boxes, 0)
+    order = torch.tensor([2, 0, 1])  # nearly tied scores swapped
+    b = InstanceData(labels=a.labels[order], bboxes=a.bboxes[order] + 0.1,
+                     masks=a.masks[order].clone())
+    assert mask_mismatch([a], [b]) == 0.0
+    b.masks[0, 0, 0] = ~b.masks[0, 0, 0]
+    assert mask_mismatch([a], [b]) == 1 / a.masks.numel()
+
+
+def test_mask_mismatch_is_one_when_detections_differ():
+    a = _detections([3, 1], [[0, 0, 4, 4], [1, 1, 5, 6]], 0)
+    relabelled = _detections([3, 2], [[0, 0, 4, 4], [1, 1, 5, 6]], 0)
+    assert mask_mismatch([a], [relabelled]) == 1.0
+    assert mask_mismatch([a], [a[:1]]) == 1.0
