@@ -150,7 +150,9 @@ def batched_fast_nms(bboxes: Tensor,
     score is at most ``score_thr``. Suppressed boxes may still suppress, as
     in the paper; the keeps equal mmdet's per-image ``fast_nms``. The IoU
     matrices are built only for (image, class) pairs with a candidate above
-    the threshold, and only over those candidates.
+    the threshold, only over those candidates, and in a few groups of
+    similar candidate counts (:func:`_max_iou_with_better`); there is no
+    loop over images or classes.
 
     Args:
         bboxes (Tensor): (B, N, 4) class-agnostic candidate boxes.
