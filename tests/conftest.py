@@ -90,6 +90,17 @@ def mmdet_scope():
     init_default_scope('mmdet')
 
 
+@pytest.fixture(autouse=True)
+def restore_determinism():
+    """Undo ``torch.use_deterministic_algorithms`` after each test: a runner
+    built with ``randomness=dict(deterministic=True)`` turns it on for the
+    whole process, which made later tests depend on the order they ran in."""
+    import torch
+    before = torch.are_deterministic_algorithms_enabled()
+    yield
+    torch.use_deterministic_algorithms(before)
+
+
 @pytest.fixture
 def mm_log():
     """Messages logged through mmengine's current logger during the test."""

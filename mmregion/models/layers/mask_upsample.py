@@ -137,7 +137,10 @@ def _fill(outs: List[Tensor], masks: Tensor, bounds: Tensor, index: Tensor,
         group_owner = owner[group]
         for j in group_owner.unique().tolist():
             mine = group_owner == j
-            outs[j].view(-1).put_(target[mine], value[mine])
+            # index_put_ rather than put_: the latter refuses to run under
+            # torch.use_deterministic_algorithms (mmengine's
+            # ``randomness=dict(deterministic=True)``)
+            outs[j].view(-1).index_put_((target[mine], ), value[mine])
 
 
 def _interpolate_windows(masks: Tensor, source: Tensor, starts: Tensor,

@@ -73,3 +73,18 @@ def test_windows_covering_the_whole_mask():
         masks[None], (61, 70), mode='bilinear', align_corners=False)[0] > .5
     assert torch.equal(
         upsample_cropped_masks(masks, windows, (61, 70), 0.5), want)
+
+
+def test_runs_in_deterministic_mode():
+    """mmengine's ``randomness=dict(deterministic=True)`` turns on
+    torch.use_deterministic_algorithms, which refuses some scatter ops."""
+    masks, windows = _cropped(n=6)
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        got = upsample_cropped_masks(masks, windows, (45, 50), 0.5)
+    finally:
+        torch.use_deterministic_algorithms(before)
+    want = F.interpolate(
+        masks[None], (45, 50), mode='bilinear', align_corners=False)[0] > .5
+    assert torch.equal(got, want)
