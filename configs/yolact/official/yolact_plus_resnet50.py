@@ -9,7 +9,9 @@
 #     backbone has no interval; only the ResNet-101 one uses every third);
 #   * the FPN applies ReLU to P3-P5 and builds P6, P7 from the P5 output
 #     (YOLACTFPN, 'on_output');
-#   * no per-level top-k before NMS (nms_pre=-1).
+#   * no per-level top-k before NMS (nms_pre=-1);
+#   * the predicted mask IoU re-scores the masks only (rescore='mask': boxes
+#     keep the class score, as the official rescore_bbox=False).
 # Anchors (3 scales x ratios 1, 1/2, 2, not square) are the base config's.
 # docs/converters.md lists what still differs from the official inference.
 _base_ = '../yolactpp_r50_1xb8-55e_coco.py'
@@ -17,4 +19,5 @@ _base_ = '../yolactpp_r50_1xb8-55e_coco.py'
 model = dict(
     backbone=dict(dcn_interval=1, init_cfg=None),
     neck=dict(type='YOLACTFPN', add_extra_convs='on_output'),
+    mask_head=dict(rescore='mask'),
     test_cfg=dict(nms_pre=-1))

@@ -52,6 +52,12 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
         discard_mask_area (int): Ground-truth area, in proto pixels, at or
             below which a mask is not used to train the re-scoring head.
             Defaults to 25 (YOLACT++).
+        rescore (str): What the predicted IoU re-scores. ``'all'``: the one
+            ``scores`` of each detection, used for boxes and masks.
+            ``'mask'``: as the official YOLACT++ evaluation
+            (``rescore_bbox=False``), ``scores`` stays the class score and
+            ``mask_scores`` (class score x IoU) is added, which mmdet's
+            ``CocoMetric`` uses for the mask results. Defaults to ``'all'``.
         **kwargs: Arguments of :class:`mmdet.models.dense_heads.
             YOLACTProtonet`.
     """
@@ -60,11 +66,16 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
                  *args,
                  mask_iou_head: OptConfigType = None,
                  discard_mask_area: int = 25,
+                 rescore: str = 'all',
                  **kwargs) -> None:
+        if rescore not in ('all', 'mask'):
+            raise ValueError(
+                f"rescore must be 'all' or 'mask', got {rescore!r}")
         super().__init__(*args, **kwargs)
         self.mask_iou_head = (
             MODELS.build(mask_iou_head) if mask_iou_head else None)
         self.discard_mask_area = discard_mask_area
+        self.rescore = rescore
 
     def forward(self, x: Tuple[Tensor],
                 positive_infos: InstanceList) -> Tuple[Tensor, Tensor]:
@@ -279,7 +290,8 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
         Returns:
             list[InstanceData]: Results with ``masks`` (n, H_out, W_out)
             bool added, boxes rescaled and, with re-scoring, ``scores``
-            multiplied by the predicted mask IoU.
+            multiplied by the predicted mask IoU (or, with
+            ``rescore='mask'``, ``mask_scores`` added).
         """
         counts = [len(r) for r in results_list]
         boxes = pad_instances([r.bboxes for r in results_list])
@@ -297,7 +309,10 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
             iou = self.mask_iou_head(None, masks[valid])
             iou = iou[torch.arange(len(labels)), labels].split(counts)
             for results, image_iou in zip(results_list, iou):
-                results.scores = results.scores * image_iou
+                if self.rescore == 'mask':
+                    results.mask_scores = results.scores * image_iou
+                else:
+                    results.scores = results.scores * image_iou
         self._upsample_batch(masks, windows, results_list, batch_img_metas,
                              rescale)
         for i, (results, meta) in enumerate(

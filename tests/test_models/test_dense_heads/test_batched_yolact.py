@@ -164,6 +164,37 @@ def test_rescoring_multiplies_scores_by_the_predicted_iou_of_the_label():
         got.scores, want.scores * torch.linspace(0.1, 0.9, 8)[want.labels])
 
 
+def test_rescore_mask_keeps_box_scores_and_adds_mask_scores():
+    """``rescore='mask'`` (official YOLACT++ evaluation): ``scores`` stay
+    the class scores, ``mask_scores`` are class score x predicted IoU."""
+    torch.manual_seed(0)
+    cfg = tiny_yolact_cfg(plus=True)
+    cfg.mask_head.rescore = 'mask'
+    plus = MODELS.build(cfg).eval()
+    plain_cfg = copy.deepcopy(cfg)
+    plain_cfg.mask_head.mask_iou_head = None
+    plain = MODELS.build(plain_cfg).eval()
+    plain.load_state_dict(plus.state_dict(), strict=False)
+    iou = torch.linspace(0.1, 0.9, 8)
+    plus.mask_head.mask_iou_head.forward = \
+        lambda feat, masks: iou.repeat(len(masks), 1)
+    inputs = torch.randn(1, 3, 96, 96)
+    with torch.no_grad():
+        got = plus.predict(inputs, samples(SHAPES[:1]))[0].pred_instances
+        want = plain.predict(inputs, samples(SHAPES[:1]))[0].pred_instances
+    assert len(want) > 0
+    torch.testing.assert_close(got.scores, want.scores)
+    torch.testing.assert_close(got.mask_scores,
+                               want.scores * iou[want.labels])
+
+
+def test_rescore_rejects_an_unknown_mode():
+    cfg = tiny_yolact_cfg(plus=True)
+    cfg.mask_head.rescore = 'boxes'
+    with pytest.raises(ValueError, match="rescore must be 'all' or 'mask'"):
+        MODELS.build(cfg)
+
+
 def test_interval_dcn_resnet_places_dcn_every_third_block():
     backbone = MODELS.build(tiny_yolact_cfg(plus=True).backbone)
     with_dcn = {
