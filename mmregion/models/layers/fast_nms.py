@@ -12,6 +12,8 @@ from mmcv.ops import batched_nms
 from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor
 
+from .size_groups import round_up_pow2
+
 
 class BatchedDetections(NamedTuple):
     """Padded per-image detections, best first.
@@ -124,9 +126,7 @@ def _max_iou_with_better(boxes: Tensor, counts: Tensor,
     """
     k = boxes.shape[1]
     iou_max = boxes.new_zeros(boxes.shape[:2])
-    widths = torch.exp2(
-        torch.log2(counts.clamp(min=min_width).float()).ceil()).long()
-    widths = widths.clamp(max=k)
+    widths = round_up_pow2(counts, min_width).clamp(max=k)
     for width in widths.unique().tolist():
         group = (widths == width).nonzero().squeeze(1)
         group_boxes = boxes[group, :width]

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .size_groups import round_up_pow2
+
 
 def _linear_axis(n_in: int, n_out: int,
                  device: torch.device) -> Tuple[Tensor, ...]:
@@ -73,6 +75,12 @@ def upsample_cropped_masks(
     if index is None:
         index = torch.arange(len(masks), device=masks.device)
     lengths = [len(index)] if splits is None else list(splits)
+    if bounds.shape != (len(index), 4):
+        raise ValueError(f'bounds must be ({len(index)}, 4), one window per '
+                         f'upsampled mask, got {tuple(bounds.shape)}')
+    if sum(lengths) != len(index) or min(lengths, default=0) < 0:
+        raise ValueError(f'splits {lengths} must be non-negative and sum to '
+                         f'the {len(index)} upsampled masks')
     if thr < 0:
         full = F.interpolate(
             masks[index][None], size, mode='bilinear',
@@ -113,9 +121,7 @@ def _fill(outs: List[Tensor], masks: Tensor, bounds: Tensor, index: Tensor,
     ], 1)
     extent = ends - starts  # (N, 2) rows, cols
     # padded window shapes: powers of two, at most the output size
-    padded = torch.minimum(
-        torch.exp2(torch.log2(extent.clamp(min=1).float()).ceil()).long(),
-        extent.new_tensor(size))
+    padded = torch.minimum(round_up_pow2(extent), extent.new_tensor(size))
     keys = torch.where((extent > 0).all(1),
                        padded[:, 0] * (size[1] + 1) + padded[:, 1], -1)
     lengths = torch.tensor([len(out) for out in outs], device=masks.device)

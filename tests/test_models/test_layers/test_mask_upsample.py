@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from mmregion.models.layers import upsample_cropped_masks
+from mmregion.models.layers.size_groups import round_up_pow2
 
 
 def _cropped(n=40, h=30, w=34, seed=0):
@@ -88,3 +89,17 @@ def test_runs_in_deterministic_mode():
     want = F.interpolate(
         masks[None], (45, 50), mode='bilinear', align_corners=False)[0] > .5
     assert torch.equal(got, want)
+
+
+def test_bad_bounds_or_splits_get_a_clear_error():
+    masks, windows = _cropped(n=4)
+    with pytest.raises(ValueError, match=r'bounds must be \(4, 4\)'):
+        upsample_cropped_masks(masks, windows[:3], (20, 20), 0.5)
+    with pytest.raises(ValueError, match='must be non-negative and sum to'):
+        upsample_cropped_masks(masks, windows, (20, 20), 0.5, splits=[1, 2])
+
+
+def test_round_up_pow2():
+    sizes = torch.tensor([0, 1, 2, 3, 16, 17, 200])
+    assert round_up_pow2(sizes).tolist() == [1, 1, 2, 4, 16, 32, 256]
+    assert round_up_pow2(sizes, 16).tolist() == [16, 16, 16, 16, 16, 32, 256]
