@@ -1,105 +1,41 @@
-"""Fixes the pinned stack needs (mmengine 0.10.7 under torch >= 2.6).
+"""Fixes the pinned stack needs that are not tied to one module.
 
-1. Checkpoint loading. mmengine's local checkpoint loader calls a bare
-   ``torch.load(filename, map_location)``. Since torch 2.6 that means
-   ``weights_only=True``, and an mmengine checkpoint written for ``--resume``
-   holds objects that loader refuses (``HistoryBuffer`` in the message hub,
-   which pickles its statistics methods through ``getattr``; numpy arrays
-   and scalars): resuming fails with "Weights only load failed".
-   :func:`load_local_checkpoint` replaces mmengine's local scheme. It loads
-   with ``weights_only=True`` and an allow-list of exactly those types
-   (:data:`SAFE_GLOBALS`); a file that needs anything else (old pickled
-   checkpoints of other codebases) is loaded the way mmengine did before
-   torch 2.6 (full unpickling) with a warning that names the file and the
-   refused type. Only load checkpoints you trust.
+Distributed training on CPU. mmengine's ``init_dist`` calls
+``torch.cuda.set_device`` and its DDP wrapper passes ``device_ids``, both of
+which fail without a GPU. :func:`setup_cpu_distributed` initialises the
+process group with gloo itself (mmengine then skips its own ``init_dist``)
+and configures the DDP wrapper without ``device_ids``.
 
-2. Distributed training on CPU. mmengine's ``init_dist`` calls
-   ``torch.cuda.set_device`` and its DDP wrapper passes ``device_ids``, both
-   of which fail without a GPU. :func:`setup_cpu_distributed` initialises the
-   process group with gloo itself (mmengine then skips its own
-   ``init_dist``) and configures the DDP wrapper without ``device_ids``.
-
-:func:`apply` installs fix 1; ``import mmregion`` calls it.
+The checkpoint-loading fix for torch >= 2.6 lives in
+:mod:`mmregion.engine.checkpoint_loader` (configs name it in
+``custom_imports``); ``load_local_checkpoint`` and ``apply`` remain here for
+one release as deprecated aliases. Importing this module changes nothing.
 """
-import os.path as osp
-import pickle
-from typing import Any, List, Optional
+import warnings
+from typing import Any, Optional
 
-import numpy as np
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
-from mmengine.logging import HistoryBuffer, print_log
-from mmengine.runner.checkpoint import CheckpointLoader
-
-
-def _numpy_globals() -> List[Any]:
-    """Numpy types that mmengine checkpoints pickle (arrays and scalars)."""
-    try:
-        from numpy._core import multiarray
-    except ImportError:  # numpy < 2
-        from numpy.core import multiarray
-    types = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar]
-    types += [type(np.dtype(t)) for t in np.sctypeDict.values()]
-    return list(dict.fromkeys(types))
-
-
-def _history_buffer_method(obj: Any, name: str) -> Any:
-    """``getattr`` restricted to the statistics methods of HistoryBuffer.
-
-    A pickled HistoryBuffer refers to its statistics methods (``min``,
-    ``mean``, ...) through ``builtins.getattr(HistoryBuffer, name)``.
-    Allowing ``getattr`` itself would open the weights-only sandbox, so
-    :data:`SAFE_GLOBALS` maps ``builtins.getattr`` to this function instead.
-    """
-    if obj is HistoryBuffer and not name.startswith('_') and callable(
-            getattr(HistoryBuffer, name, None)):
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'getattr({obj!r}, {name!r}) is not allowed in an mmengine '
-        f'checkpoint')
-
-
-SAFE_GLOBALS: List[Any] = [HistoryBuffer, (_history_buffer_method,
-                                           'builtins.getattr')
-                           ] + _numpy_globals()
-"""Globals allowed in a ``weights_only`` load of an mmengine checkpoint."""
 
 
 def load_local_checkpoint(filename: str,
                           map_location: Optional[Any] = None) -> Any:
-    """Load a local checkpoint file; a drop-in for mmengine's local loader.
+    """Deprecated: use :func:`mmregion.fileio.load_checkpoint_file`.
 
     Args:
-        filename (str): Path of the file (``~`` is expanded).
+        filename (str): Path of the file.
         map_location (str | torch.device | callable, optional): As for
             :func:`torch.load`.
 
     Returns:
-        Any: The unpickled object (usually a dict).
-
-    Raises:
-        FileNotFoundError: If ``filename`` does not exist.
+        Any: The loaded object.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file {filename} can not be '
-                                f'found.')
-    try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(
-                filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()
-        print_log(
-            f'{filename} needs full unpickling (not only tensors and '
-            f'mmengine state): {reason[1] if len(reason) > 1 else reason[0]}'
-            f' Loading it with weights_only=False; only load checkpoints '
-            f'you trust.',
-            logger='current',
-            level=30)
-        return torch.load(
-            filename, map_location=map_location, weights_only=False)
+    warnings.warn(
+        'mmregion.compat.load_local_checkpoint is deprecated; use '
+        'mmregion.fileio.load_checkpoint_file', DeprecationWarning, 2)
+    from .fileio import load_checkpoint_file
+    return load_checkpoint_file(filename, map_location)
 
 
 def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
@@ -138,6 +74,10 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
 
 
 def apply() -> None:
-    """Install the checkpoint-loading fix into mmengine (idempotent)."""
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_local_checkpoint, force=True)
+    """Deprecated: import :mod:`mmregion.engine.checkpoint_loader`."""
+    warnings.warn(
+        'mmregion.compat.apply is deprecated; name '
+        "'mmregion.engine.checkpoint_loader' in custom_imports or call "
+        'mmregion.engine.checkpoint_loader.install()', DeprecationWarning, 2)
+    from .engine.checkpoint_loader import install
+    install()

@@ -4,7 +4,9 @@
 # MaskIoURescoringHead, the same module that re-scores YOLACT++ masks; with
 # these settings it is mmdet's MaskIoUHead and loads its checkpoints.
 _base_ = 'mmdet::ms_rcnn/ms-rcnn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmregion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmregion', 'mmregion.engine.checkpoint_loader'],
+    allow_failed_imports=False)
 
 model = dict(
     roi_head=dict(mask_iou_head=dict(type='MaskIoURescoringHead')))

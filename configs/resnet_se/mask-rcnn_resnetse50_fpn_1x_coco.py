@@ -10,7 +10,9 @@
 # The SE layers are not in that checkpoint: they keep their initialisation and
 # the loader lists them as missing keys.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmregion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmregion', 'mmregion.engine.checkpoint_loader'],
+    allow_failed_imports=False)
 
 model = dict(backbone=dict(type='ResNetSE', depth=50, se_ratio=16))
 

@@ -8,7 +8,9 @@
 # torch hub cache); without network access point it at a local file:
 #   --cfg-options model.backbone.init_cfg.checkpoint=/path/resnet50-0676ba61.pth
 _base_ = 'mmdet::yolact/yolact_r50_1xb8-55e_coco.py'
-custom_imports = dict(imports=['mmregion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmregion', 'mmregion.engine.checkpoint_loader'],
+    allow_failed_imports=False)
 
 model = dict(
     bbox_head=dict(type='BatchedYOLACTHead', nms_type='fast'),

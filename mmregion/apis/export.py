@@ -1,11 +1,10 @@
 """Export the student of a region-text pretraining run."""
-import os
 import os.path as osp
 from typing import Dict
 
-import torch
-from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor
+
+from ..fileio import atomic_save, load_checkpoint_file
 
 STUDENT_FORMAT = 'mmregion.clip_visual.v1'
 
@@ -40,7 +39,7 @@ def export_student(checkpoint: str,
     """
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     student = {
         key[len(prefix):]: value
@@ -54,8 +53,5 @@ def export_student(checkpoint: str,
         format=STUDENT_FORMAT,
         source=osp.abspath(checkpoint),
         iter=int(ckpt.get('meta', {}).get('iter', -1)))
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    tmp = f'{out}.tmp{os.getpid()}'
-    torch.save(dict(state_dict=student, meta=meta), tmp)
-    os.replace(tmp, out)
+    atomic_save(dict(state_dict=student, meta=meta), out)
     return student

@@ -136,6 +136,9 @@ def init_open_vocab_inferencer(config: Union[str, Config],
         DetInferencer: Call it with images (paths, arrays or a folder).
     """
     from mmdet.apis import DetInferencer
+
+    from ..engine.checkpoint_loader import install
+    install()
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg.model.get('proposal_source') == 'gt':
         raise ValueError(

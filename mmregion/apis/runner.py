@@ -7,6 +7,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..compat import setup_cpu_distributed
+from ..engine.checkpoint_loader import install as install_checkpoint_loader
 from ..utils.config_check import check_config_keys
 
 
@@ -32,6 +33,7 @@ def load_config(config: str,
     """
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config} does not exist')
+    install_checkpoint_loader()
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

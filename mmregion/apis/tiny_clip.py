@@ -1,5 +1,4 @@
 """Train a small CLIP from scratch on image-caption pairs (open_clip)."""
-import os
 import os.path as osp
 import time
 from typing import Callable, Dict, Optional
@@ -10,6 +9,7 @@ from mmdet.registry import DATASETS
 from mmengine.registry import DefaultScope
 from open_clip.loss import ClipLoss
 
+from ..fileio import atomic_save
 from ..models.backbones.clip_resnet import CLIP_PIXEL_MEAN, CLIP_PIXEL_STD
 
 
@@ -118,8 +118,5 @@ def train_tiny_clip(data_root: str,
             log(f'[tiny CLIP] epoch {epoch + 1}/{epochs} loss '
                 f'{sum(losses) / len(losses):.4f} '
                 f'({time.time() - start:.0f}s)')
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    tmp = f'{out}.tmp{os.getpid()}'
-    torch.save(model.state_dict(), tmp)
-    os.replace(tmp, out)
+    atomic_save(model.state_dict(), out)
     return dict(loss=sum(losses) / len(losses), seconds=time.time() - start)

@@ -41,9 +41,7 @@ detectron2's anchor generator lists a cell's anchors size-major (``for size
 in sizes: for ratio in ratios``), mmdet's ``AnchorGenerator`` ratio-major, so
 the RPN's per-anchor output channels are permuted (:func:`anchor_permutation`).
 """
-import os
 import os.path as osp
-import pickle
 import re
 import time
 import warnings
@@ -54,6 +52,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..fileio import atomic_save, load_checkpoint_file
 from ..models.language.vocabulary import FORMAT, Vocabulary
 
 StateDict = Dict[str, Tensor]
@@ -646,23 +645,6 @@ def mmregion_to_regionclip(state_dict: Mapping[str, Tensor],
     return out
 
 
-def _numpy_globals() -> List[Any]:
-    """What ``torch.load(weights_only=True)`` must allow for numpy arrays
-    (numeric dtypes), under numpy 2's and numpy 1's module names."""
-    multiarray = np._core.multiarray if hasattr(np, '_core') else \
-        np.core.multiarray
-    allowed: List[Any] = [np.ndarray, np.dtype]
-    allowed += [
-        type(np.dtype(name)) for name in ('bool', 'int8', 'int16', 'int32',
-                                          'int64', 'uint8', 'uint16',
-                                          'uint32', 'uint64', 'float16',
-                                          'float32', 'float64')
-    ]
-    for fn in (multiarray._reconstruct, multiarray.scalar):
-        allowed += [fn, (fn, f'numpy.core.multiarray.{fn.__name__}')]
-    return allowed
-
-
 def load_regionclip_checkpoint(path: str) -> Mapping:
     """Read an official RegionCLIP checkpoint with ``weights_only=True``.
 
@@ -682,34 +664,11 @@ def load_regionclip_checkpoint(path: str) -> Mapping:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'RegionCLIP checkpoint {path} does not exist')
-    try:
-        with torch.serialization.safe_globals(_numpy_globals()):
-            ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as error:
-        text = str(error).split('WeightsUnpickler error:', 1)[-1]
-        reason = ' '.join(
-            text.split('Check the documentation')[0].split()).rstrip('.')
-        raise ValueError(
-            f'{path}: torch.load(weights_only=True) refused it: {reason}. '
-            f'It holds objects other than tensors and numpy arrays; if you '
-            f'trust the file, load it with weights_only=False and save its '
-            f"'model' state dict alone, then convert that file") from error
+    ckpt = load_checkpoint_file(path, map_location='cpu')
     if not isinstance(ckpt, Mapping):
         raise ValueError(f'{path}: holds a {type(ckpt).__name__}, not a '
                          f"checkpoint dict ({{'model': state_dict}})")
     return ckpt
-
-
-def _save_atomic(obj: Any, path: str) -> None:
-    """``torch.save`` to a temporary file, then rename it to ``path``."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def convert_regionclip_checkpoint(src: str,
@@ -770,7 +729,7 @@ def convert_regionclip_checkpoint(src: str,
         vocab_files=vocab_files,
         anchor_permutation=report['anchor_permutation'],
         skipped=report['skipped'])
-    _save_atomic(dict(state_dict=state, meta=meta), dst)
+    atomic_save(dict(state_dict=state, meta=meta), dst)
     report.update(
         src=src,
         dst=dst,

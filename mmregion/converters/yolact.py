@@ -70,7 +70,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 import torch
 from torch import Tensor
 
-from .regionclip import _save_atomic
+from ..fileio import atomic_save, load_checkpoint_file
 
 StateDict = Dict[str, Tensor]
 
@@ -753,7 +753,7 @@ def load_official_checkpoint(path: str) -> Mapping[str, Tensor]:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'YOLACT checkpoint {path} does not exist')
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = load_checkpoint_file(path, map_location='cpu')
     if not isinstance(ckpt, Mapping):
         raise ValueError(f'{path}: holds a {type(ckpt).__name__}, not a '
                          f'state dict')
@@ -802,7 +802,7 @@ def convert_yolact_checkpoint(src: str,
         missing=report['missing'])
     if dataset_meta:
         meta['dataset_meta'] = dataset_meta
-    _save_atomic(dict(state_dict=state, meta=meta), dst)
+    atomic_save(dict(state_dict=state, meta=meta), dst)
     report.update(src=src, dst=dst, seconds=time.time() - start)
     return report
 

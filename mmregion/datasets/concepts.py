@@ -9,12 +9,12 @@ occurrence is counted; concepts below a minimum frequency are dropped.
 
 spaCy is an optional dependency (``pip install "mmregion[concepts]"``).
 """
-import os
 import os.path as osp
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
+from ..fileio import atomic_open
 from .caption_files import read_caption_file
 
 CONCEPT_KINDS = ('root', 'phrase')
@@ -205,16 +205,13 @@ class ConceptPool:
         Args:
             path (str): Output file; its folder is created.
         """
-        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
         lines = [
             f'# mmregion concept pool: kind={self.kind} '
             f'min_freq={self.min_freq} captions={self.num_captions} '
             f'concepts={len(self)}', '# concept\tcount'
         ] + [f'{n}\t{c}' for n, c in zip(self.names, self.counts)]
-        tmp = f'{path}.tmp{os.getpid()}'
-        with open(tmp, 'w', encoding='utf-8') as f:
+        with atomic_open(path, 'w') as f:
             f.write('\n'.join(lines) + '\n')
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str) -> 'ConceptPool':

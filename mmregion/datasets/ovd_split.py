@@ -41,6 +41,7 @@ from typing import Collection, Dict, List, Sequence, Set
 
 from mmengine.logging import print_log
 
+from ..fileio import dump_json_atomic
 from ..data.ovd_splits import (COCO_OVD_CLASSES, LVIS_BASE_FREQUENCIES,
                                coco_ovd_split, lvis_ovd_split)
 
@@ -129,16 +130,9 @@ def _subset(data: dict, categories: List[dict], ann_cat_ids: Collection[int],
     return out
 
 
-def _atomic_write_json(path: str, obj: object) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f)
-    os.replace(tmp, path)
-
-
 def _write_instances(path: str, content: dict) -> None:
     """Write an instances file atomically and log its size."""
-    _atomic_write_json(path, content)
+    dump_json_atomic(content, path)
     print_log(
         f'wrote {path}: {len(content["images"])} images, '
         f'{len(content["annotations"])} annotations, '
@@ -235,7 +229,7 @@ def make_lvis_ovd_split(lvis_json: str, out_dir: str) -> Dict[str, str]:
         categories=_out_path(lvis_json, out_dir, 'categories'))
     _write_instances(paths['train_base'],
                      _subset(data, categories, base_ids, True))
-    _atomic_write_json(paths['categories'], split)
+    dump_json_atomic(split, paths['categories'])
     print_log(
         f'wrote {paths["categories"]}: {len(split["base"])} base, '
         f'{len(split["novel"])} novel categories',

@@ -18,7 +18,6 @@ ones, every mask is the visible part, and a placement is re-drawn when it
 would leave an earlier shape too hidden or split into pieces that a polygon
 cannot describe (holes).
 """
-import json
 import os
 import os.path as osp
 from dataclasses import asdict, dataclass, field
@@ -27,6 +26,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
+
+from ..fileio import atomic_open, dump_json_atomic
 
 SHAPE_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'star',
                                   'hexagon', 'cross', 'diamond', 'heart')
@@ -367,26 +368,20 @@ def generate_split(out_dir: str,
                 version='1.0', seed=seed)
     inst_path = osp.join(out_dir, 'annotations', f'instances_{split}.json')
     cap_path = osp.join(out_dir, 'annotations', f'captions_{split}.json')
-    _atomic_write_json(inst_path, dict(info=info, images=images,
-                                       annotations=annotations,
-                                       categories=categories))
-    _atomic_write_json(cap_path, dict(info=info, images=images,
-                                      annotations=captions))
+    dump_json_atomic(
+        dict(info=info, images=images, annotations=annotations,
+             categories=categories), inst_path)
+    dump_json_atomic(dict(info=info, images=images, annotations=captions),
+                     cap_path)
     return inst_path, cap_path
 
 
-def _atomic_write_json(path: str, obj: dict) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f)
-    os.replace(tmp, path)
-
-
 def _atomic_write_image(path: str, img_rgb: np.ndarray) -> None:
-    tmp = path + '.tmp.png'
-    if not cv2.imwrite(tmp, cv2.cvtColor(img_rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f'could not write image {path}')
-    os.replace(tmp, path)
+    ok, png = cv2.imencode('.png', cv2.cvtColor(img_rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f'could not encode image {path}')
+    with atomic_open(path, 'wb') as f:
+        f.write(png.tobytes())
 
 
 def generate_shapes_dataset(out_dir: str,
@@ -427,7 +422,7 @@ def generate_shapes_dataset(out_dir: str,
         splits=files,
         seed=seed,
         settings=asdict(cfg))
-    _atomic_write_json(osp.join(out_dir, 'meta.json'), meta)
+    dump_json_atomic(meta, osp.join(out_dir, 'meta.json'))
     return meta
 
 

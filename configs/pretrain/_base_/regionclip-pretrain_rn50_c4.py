@@ -2,7 +2,9 @@
 # teacher CLIP labels offline-RPN regions with the concept pool; the
 # student (same CLIP, stem and res2 frozen as FREEZE_AT 2) learns from
 # those labels (contrastive + distillation) and from image-caption pairs.
-custom_imports = dict(imports=['mmregion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmregion', 'mmregion.engine.checkpoint_loader'],
+    allow_failed_imports=False)
 
 clip_model = 'RN50'
 clip_checkpoint = 'checkpoints/clip/RN50.pt'

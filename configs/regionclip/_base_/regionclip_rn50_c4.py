@@ -2,7 +2,9 @@
 # CLIP RN50 (res4 at stride 16) -> proposals -> RoIAlign 14x14 on res4
 # -> the backbone's res5 (7x7) -> attention pool -> 1024-d region embedding
 # -> cosine / 0.01 against text embeddings, zero background logit.
-custom_imports = dict(imports=['mmregion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmregion', 'mmregion.engine.checkpoint_loader'],
+    allow_failed_imports=False)
 
 clip_model = 'RN50'
 # OpenAI's RN50.pt (TorchScript) or a RegionCLIP/open_clip checkpoint.

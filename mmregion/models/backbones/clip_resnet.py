@@ -1,20 +1,21 @@
 """CLIP's ModifiedResNet (built by open_clip) as an mmdet backbone."""
 import os.path as osp
-import zipfile
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import open_clip
+import torch
 from mmdet.registry import MODELS
 from mmdet.utils import OptMultiConfig
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
-from open_clip.factory import load_state_dict
 from open_clip.modified_resnet import ModifiedResNet
 from open_clip.utils import freeze_batch_norm_2d
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from ...fileio import load_checkpoint_file
 
 RES_LAYERS = ('layer1', 'layer2', 'layer3', 'layer4')
 
@@ -282,6 +283,9 @@ def load_clip_visual_state_dict(path: str) -> Dict[str, Tensor]:
     * an open_clip training checkpoint (``{'state_dict':
       {'module.visual.*': ...}}``).
 
+    The file is read by :func:`load_clip_state_dict` (no arbitrary
+    unpickling).
+
     Args:
         path (str): The local file.
 
@@ -297,9 +301,8 @@ def load_clip_visual_state_dict(path: str) -> Dict[str, Tensor]:
     if not osp.isfile(path):
         raise FileNotFoundError(f'CLIP checkpoint {path} does not exist')
     try:
-        state = load_state_dict(
-            path, weights_only=not _is_torchscript_archive(path))
-    except (AttributeError, StopIteration) as error:
+        state = load_clip_state_dict(path)
+    except (AttributeError, StopIteration, TypeError) as error:
         raise ValueError(f'{path}: not a CLIP checkpoint (expected a state '
                          f'dict or a TorchScript archive)') from error
     visual = {
@@ -316,20 +319,35 @@ def load_clip_visual_state_dict(path: str) -> Dict[str, Tensor]:
     return visual
 
 
-def _is_torchscript_archive(path: str) -> bool:
-    """Whether ``path`` is a TorchScript zip (has ``<root>/constants.pkl``).
+def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
+    """Read a whole CLIP's state dict from a local file, safely.
 
-    Such archives need ``torch.load(weights_only=False)``, which hands them
-    to ``torch.jit.load``; everything else is read with
-    ``weights_only=True``.
+    What ``open_clip.factory.load_state_dict`` accepts, read through
+    :func:`mmregion.fileio.load_checkpoint_file`: a TorchScript archive
+    (OpenAI's ``RN50.pt``, opened with ``torch.jit.load``; its
+    ``input_resolution``, ``context_length`` and ``vocab_size`` entries are
+    dropped as open_clip does), a state dict, or a training checkpoint with
+    a ``state_dict`` entry (``module.`` prefixes stripped).
+
+    Args:
+        path (str): The local file.
+
+    Returns:
+        dict[str, Tensor]: The tensors by name.
     """
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return any(
-            name.split('/', 1)[-1] == 'constants.pkl'
-            for name in archive.namelist())
-
+    obj = load_checkpoint_file(path, map_location='cpu')
+    if isinstance(obj, torch.jit.ScriptModule):
+        state = dict(obj.state_dict())
+        for key in ('input_resolution', 'context_length', 'vocab_size'):
+            state.pop(key, None)
+        return state
+    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
+        obj = obj['state_dict']
+    if not isinstance(obj, dict):
+        raise TypeError(f'{path} holds a {type(obj).__name__}')
+    if next(iter(obj), '').startswith('module.'):
+        obj = {k[len('module.'):]: v for k, v in obj.items()}
+    return obj
 
 def _without_bn_counters(keys: Iterable[str]) -> List[str]:
     """Sorted ``keys`` without BatchNorm's ``num_batches_tracked``."""

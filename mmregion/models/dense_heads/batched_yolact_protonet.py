@@ -7,7 +7,6 @@ from mmdet.models.dense_heads import YOLACTProtonet
 from mmdet.models.utils.misc import empty_instances
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptConfigType
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..layers.mask_upsample import upsample_cropped_masks

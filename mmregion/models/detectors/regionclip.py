@@ -1,6 +1,6 @@
 """RegionCLIP detector: zero-shot (GT / offline RPN) and fine-tuned."""
 import copy
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import torch
 from mmdet.models.detectors import TwoStageDetector

@@ -1,7 +1,6 @@
 """Frozen CLIP text tower (open_clip) that embeds prompts."""
 import hashlib
 import os.path as osp
-import zipfile
 from typing import Dict, Optional, Sequence, Union
 
 import open_clip
@@ -9,23 +8,9 @@ import torch
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
+from ...fileio import is_torchscript_archive
+
 _HASH_CHUNK = 1 << 20
-
-
-def is_torchscript_archive(path: str) -> bool:
-    """Whether a file is a TorchScript archive (OpenAI's ``RN50.pt`` etc.).
-
-    Args:
-        path (str): A checkpoint file.
-
-    Returns:
-        bool: True for a zip archive with TorchScript ``constants.pkl``.
-    """
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return any(
-            name.endswith('/constants.pkl') for name in archive.namelist())
 
 
 def checkpoint_fingerprint(path: str) -> str:
@@ -104,10 +89,10 @@ class CLIPTextEncoder(nn.Module):
 
     The model comes from ``open_clip.create_model(model_name,
     pretrained=checkpoint)`` and its visual tower is dropped. Checkpoints are
-    local files only: OpenAI TorchScript archives (``RN50.pt``; loaded with
-    ``weights_only=False``, which torch needs to open TorchScript), open_clip
-    checkpoints and plain state dicts (loaded with ``weights_only=True``),
-    all through open_clip's ``load_checkpoint``. All parameters have
+    local files only: OpenAI TorchScript archives (``RN50.pt``; opened with
+    ``torch.jit.load``), open_clip checkpoints and plain state dicts (loaded
+    with ``weights_only=True``), all through
+    :func:`~mmregion.models.backbones.clip_resnet.load_clip_state_dict`. All parameters have
     ``requires_grad=False`` and the model stays in eval mode when the
     module is put in train mode.
 
@@ -137,10 +122,10 @@ class CLIPTextEncoder(nn.Module):
         self.embed_dim: int = open_clip.get_model_config(
             model_name)['embed_dim']
         self.clip = open_clip.create_model(
-            model_name,
-            pretrained=checkpoint,
-            weights_only=not self.identity['torchscript'],
-            quick_gelu=self.identity['quick_gelu'])
+            model_name, quick_gelu=self.identity['quick_gelu'])
+        if checkpoint is not None:
+            from ..backbones.clip_resnet import load_clip_state_dict
+            self.clip.load_state_dict(load_clip_state_dict(checkpoint))
         del self.clip.visual
         self.clip.requires_grad_(False)
         self.clip.eval()

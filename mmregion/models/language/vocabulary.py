@@ -2,7 +2,6 @@
 text embeddings, with metadata, a file format and an on-disk cache."""
 import hashlib
 import json
-import os
 import os.path as osp
 import re
 import time
@@ -17,6 +16,7 @@ from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 from torch import Tensor
 
+from ...fileio import atomic_save, load_checkpoint_file
 from ...data.prompt_templates import (Templates, fill_templates, get_templates,
                                       templates_name)
 from .clip_text_encoder import CLIPTextEncoder, clip_identity
@@ -344,10 +344,7 @@ class Vocabulary:
         Args:
             path (str): Output file; its folder is created.
         """
-        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-        tmp = f'{path}.tmp{os.getpid()}'
-        torch.save(dict(embeddings=self.embeddings, meta=self.meta), tmp)
-        os.replace(tmp, path)
+        atomic_save(dict(embeddings=self.embeddings, meta=self.meta), path)
 
     @classmethod
     def load(cls,
@@ -371,7 +368,7 @@ class Vocabulary:
             ValueError: If the file holds no embedding tensor or the number
                 of names differs from its rows.
         """
-        obj = torch.load(path, map_location='cpu', weights_only=True)
+        obj = load_checkpoint_file(path, map_location='cpu')
         if isinstance(obj, Mapping) and isinstance(
                 obj.get('embeddings'), Tensor):
             embeddings, meta = obj['embeddings'], dict(obj.get('meta') or {})
