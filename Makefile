@@ -7,13 +7,14 @@ DEMO_CONFIG ?= configs/synthetic/mask-rcnn_resnetse50-tiny_fpn_shapes.py
 DEMO_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: help setup data demo yolact ovd-experiment test
+.PHONY: help setup data demo yolact ovd-experiment lint test
 
 help:
 	@echo "make setup  build the pinned stack into $(VENV) (idempotent)"
 	@echo "make demo   set up, generate $(DATA), train + evaluate the ResNetSE Mask R-CNN demo"
 	@echo "make yolact set up, generate $(DATA), train + evaluate YOLACT on it"
 	@echo "make ovd-experiment  tiny CLIP -> RegionCLIP pretraining -> OVD fine-tuning, AP50 table"
+	@echo "make lint   ruff: pyflakes, pycodestyle, import order (as pre-commit)"
 	@echo "make test   set up and run the test suite"
 
 setup:
@@ -45,6 +46,9 @@ yolact: setup
 ovd-experiment: setup
 	@$(MAKE) --no-print-directory $(DATA)/meta.json
 	$(PY) tools/misc/run_ovd_experiment.py --data-root $(DATA) --work-dir work_dirs/ovd_experiment
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 test: setup
 	$(PY) -m pytest tests $(PYTEST_ARGS)

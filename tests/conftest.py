@@ -6,7 +6,7 @@ from typing import Callable
 import pytest
 from mmengine.config import Config
 
-import mmregion  # noqa: F401  (registers modules, installs compat fixes)
+import mmregion  # noqa: F401  (registers modules)
 from mmregion.synthetic import ShapesConfig, generate_shapes_dataset
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

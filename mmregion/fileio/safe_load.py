@@ -24,6 +24,7 @@ variable ``MMREGION_TRUST_CHECKPOINTS=1``.
 import os
 import os.path as osp
 import pickle
+import re
 import zipfile
 from typing import Any, List, Optional
 
@@ -115,10 +116,15 @@ def is_torchscript_archive(path: str) -> bool:
 
 
 def _refusal_reason(error: Exception) -> str:
-    """The one informative sentence of torch's weights-only error."""
+    """The informative part of torch's weights-only error, in a few words
+    (``it names posix.system``)."""
     text = str(error).split('WeightsUnpickler error:', 1)[-1]
-    return ' '.join(text.split('Check the documentation')[0].split()).rstrip(
-        '.') or type(error).__name__
+    match = re.search(r'(?:Unsupported global: |unsupported )GLOBAL (\S+)',
+                      text)
+    if match:
+        return f'it names {match.group(1)}'
+    text = ' '.join(text.split('Check the documentation')[0].split())
+    return text.rstrip('.')[:200] or type(error).__name__
 
 
 def load_checkpoint_file(filename: str,

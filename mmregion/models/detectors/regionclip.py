@@ -75,7 +75,10 @@ class RegionCLIP(TwoStageDetector):
         rpn_head (dict, optional): The trainable RPN (source 'rpn').
         offline_rpn (dict, optional): An mmdet ``RPN`` detector config
             (source 'offline_rpn'), with its own ``data_preprocessor``.
-        neck (dict, optional): Unused by RegionCLIP; kept for mmdet.
+        neck (dict, optional): Must be None: the RoI head reads the CLIP
+            backbone's res4 map directly, so a neck would get no gradient
+            (and break DDP with ``find_unused_parameters=False``). An FPN
+            offline RPN has its neck inside ``offline_rpn``.
         data_preprocessor (dict, optional): Our preprocessor (CLIP stats).
         init_cfg (dict, optional): Initialisation config.
     """
@@ -100,9 +103,15 @@ class RegionCLIP(TwoStageDetector):
         if proposal_source == 'offline_rpn' and offline_rpn is None:
             raise ValueError("RegionCLIP: proposal_source='offline_rpn' needs "
                              'an offline_rpn config (an mmdet RPN detector)')
+        if neck is not None:
+            raise ValueError(
+                f"RegionCLIP: neck={dict(neck).get('type', neck)!r} would "
+                f'never run (the RoI head reads the CLIP res4 map and the '
+                f'box head pools res5 itself); remove model.neck, or give an '
+                f"FPN offline RPN its neck inside model.offline_rpn")
         super().__init__(
             backbone=backbone,
-            neck=neck,
+            neck=None,
             rpn_head=rpn_head if proposal_source == 'rpn' else None,
             roi_head=roi_head,
             train_cfg=train_cfg,

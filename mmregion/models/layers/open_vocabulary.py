@@ -56,7 +56,26 @@ class OpenVocabularyMixin:
 
     @num_classes.setter
     def num_classes(self, value: int) -> None:
-        """Ignored: the vocabulary decides the number of classes."""
+        """Accept only what agrees with the vocabulary.
+
+        mmdet's head constructors assign ``num_classes``; our heads pass 0
+        there, before any vocabulary exists. Any other value must equal the
+        size of the active vocabulary, since the vocabulary decides it.
+
+        Args:
+            value (int): The number of classes.
+
+        Raises:
+            ValueError: For a value that conflicts with the vocabulary.
+        """
+        if value == self.num_classes or (value == 0 and self.__dict__.get(
+                '_modules', {}).get('classifier') is None):
+            return
+        raise ValueError(
+            f'{type(self).__name__}: num_classes={value} conflicts with the '
+            f'active vocabulary of {self.num_classes} classes; the vocabulary '
+            f'decides the class count (set_vocabulary or the config\'s '
+            f'train/test vocabulary), do not set num_classes')
 
     def init_vocabularies(self, embed_dim: int, train_vocabulary,
                           test_vocabulary, temperature: float,

@@ -283,3 +283,21 @@ def test_test_api_loads_the_backbone_clip_file(shapes_root, clip_files,
     assert load_local_backbone_weights(model) == 1
     assert torch.equal(model.backbone.conv1.weight, clip_conv)
     assert load_local_backbone_weights(model) == 0  # once only
+
+
+def test_neck_refused_and_num_classes_guarded(shapes_root, clip_files,
+                                              tmp_path):
+    """A neck would never run (no gradient, DDP breaks): refused at build.
+    ``num_classes`` takes the vocabulary's size and refuses another."""
+    cfg = Config.fromfile(_config(shapes_root, clip_files, tmp_path))
+    cfg.model.neck = dict(type='FPN', in_channels=[64], out_channels=8,
+                          num_outs=1)
+    with pytest.raises(ValueError, match="neck='FPN' would never run"):
+        MODELS.build(cfg.model)
+    head = _model(_config(shapes_root, clip_files, tmp_path)).roi_head
+    head = head.bbox_head
+    head.num_classes = len(SHAPE_CLASSES)  # agrees: accepted
+    with pytest.raises(ValueError, match=r'num_classes=80 conflicts with '
+                       rf'the active vocabulary of {len(SHAPE_CLASSES)}'):
+        head.num_classes = 80
+    assert head.num_classes == len(SHAPE_CLASSES)
