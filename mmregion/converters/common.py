@@ -16,8 +16,19 @@
   load_checkpoint_file`, writing through :func:`mmregion.fileio.atomic_save`.
 """
 import os.path as osp
+import re
 from collections import defaultdict
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Collection,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import numpy as np
 import torch
@@ -161,6 +172,30 @@ def unwrap_state_dict(ckpt: Mapping,
         if isinstance(ckpt.get(wrapper), Mapping):
             return ckpt[wrapper]
     return ckpt
+
+
+def last_index(keys: Iterable[str],
+               pattern: re.Pattern,
+               kinds: Optional[Collection[str]] = None) -> int:
+    """The highest ``index`` group among the keys that ``pattern`` matches.
+
+    Layer counts are read as the highest index seen plus one, so that a gap
+    shows up as missing keys.
+
+    Args:
+        keys (Iterable[str]): State dict keys.
+        pattern (re.Pattern): With an ``index`` group (and a ``kind`` group
+            when ``kinds`` is given).
+        kinds (Collection[str], optional): Only matches of these kinds.
+
+    Returns:
+        int: The highest index, -1 when nothing matches.
+    """
+    indices = [
+        int(m['index']) for m in map(pattern.match, keys)
+        if m and (kinds is None or m['kind'] in kinds)
+    ]
+    return max(indices, default=-1)
 
 
 def count_keys(keys: Sequence[str]) -> str:
