@@ -48,9 +48,9 @@ their component's keys and tensors into a :class:`.state.Conversion`;
 files and formats the CLI's report.
 """
 from .checkpoint import (
-                         convert_regionclip_checkpoint,
-                         format_report,
-                         load_regionclip_checkpoint,
+    convert_regionclip_checkpoint,
+    format_report,
+    load_regionclip_checkpoint,
 )
 from .convert import mmregion_to_regionclip, regionclip_to_mmregion
 from .rpn import anchor_permutation

@@ -64,27 +64,27 @@ official state dict holds; :mod:`.convert` converts state dicts both ways;
 :mod:`.checkpoint` converts files and formats the CLI's report.
 """
 from .anchors import (
-                      MMDET_RATIOS,
-                      OCTAVE_BASE_SCALE,
-                      OFFICIAL_ASPECT_RATIOS,
-                      anchor_permutation,
-                      mmdet_anchor_shapes,
-                      mmregion_anchor_generator,
-                      official_anchor_shapes,
+    MMDET_RATIOS,
+    OCTAVE_BASE_SCALE,
+    OFFICIAL_ASPECT_RATIOS,
+    anchor_permutation,
+    mmdet_anchor_shapes,
+    mmregion_anchor_generator,
+    official_anchor_shapes,
 )
 from .backbone import RESNET_DEPTHS
 from .checkpoint import (
-                      convert_yolact_checkpoint,
-                      format_yolact_report,
-                      load_official_checkpoint,
+    convert_yolact_checkpoint,
+    format_yolact_report,
+    load_official_checkpoint,
 )
 from .convert import mmregion_to_yolact, yolact_to_mmregion
 from .heads import PROTONET_CONVS
 from .layout import (
-                      OFFICIAL_CONFIGS,
-                      YOLACTLayout,
-                      expected_official_keys,
-                      inspect_official,
+    OFFICIAL_CONFIGS,
+    YOLACTLayout,
+    expected_official_keys,
+    inspect_official,
 )
 from .neck import NUM_FPN_DOWNSAMPLES
 
