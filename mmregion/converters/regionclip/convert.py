@@ -86,7 +86,21 @@ def _state_dict_of(ckpt: Mapping) -> Tuple[Mapping, Counter]:
 def _convert_tensor(conv: Conversion, key: str, tensor: Tensor, fpn: bool,
                     perm: Sequence[int], num_sizes: int,
                     num_ratios: int) -> None:
-    """Convert, drop or refuse one official tensor (into ``conv``)."""
+    """Convert, drop or refuse one official tensor.
+
+    Args:
+        conv (Conversion): The conversion, updated.
+        key (str): The official key.
+        tensor (Tensor): Its value.
+        fpn (bool): Whether the offline RPN is an R50-FPN.
+        perm (Sequence[int]): The RPN's anchor permutation.
+        num_sizes (int): Anchor sizes per cell.
+        num_ratios (int): Aspect ratios per cell.
+
+    Raises:
+        ValueError: Naming the key, when the RPN's anchors do not match
+            ``num_sizes`` x ``num_ratios``.
+    """
     group = key.split('.', 1)[0]
     if key in _DROPPED_KEYS or key.startswith(_DROPPED_PREFIXES):
         if key.startswith(CELL_ANCHORS):
@@ -110,6 +124,14 @@ def _convert_tensor(conv: Conversion, key: str, tensor: Tensor, fpn: bool,
 def _finish(conv: Conversion, strict: bool,
             perm: Sequence[int]) -> Dict[str, Any]:
     """Refuse (strict), add the offline RPN's BN counters, warn, report.
+
+    Args:
+        conv (Conversion): The finished loop's conversion.
+        strict (bool): Raise on keys that do not convert.
+        perm (Sequence[int]): The RPN's anchor permutation.
+
+    Raises:
+        ValueError: With ``strict``, naming the keys that do not convert.
 
     Returns:
         dict: ``conv.extras`` with its ``report``.
@@ -196,8 +218,20 @@ def regionclip_to_mmregion(
 def _official_name(key: str, tensor: Tensor, fpn: bool, perm: Sequence[int],
                    num_sizes: int,
                    num_ratios: int) -> Tuple[Optional[str], Tensor]:
-    """The official key (None: no counterpart) and tensor of an mmregion
-    tensor."""
+    """The official key and tensor of an mmregion tensor.
+
+    Args:
+        key (str): The mmregion key.
+        tensor (Tensor): Its value.
+        fpn (bool): Whether the offline RPN has an FPN neck.
+        perm (Sequence[int]): The RPN's anchor permutation.
+        num_sizes (int): Anchor sizes per cell.
+        num_ratios (int): Aspect ratios per cell.
+
+    Returns:
+        tuple[str | None, Tensor]: The official key (None: no counterpart)
+        and the tensor in the official channel order.
+    """
     if is_clip_backbone_key(key):
         return key, tensor
     if key.startswith(('offline_rpn.backbone.', 'offline_rpn.neck.')):

@@ -45,16 +45,33 @@ from .neck import mmregion_neck_key, mmregion_num_levels, official_neck_key
 
 def _mmregion_key(key: str, num_levels: int,
                   maskiou_convs: int) -> Optional[str]:
-    """Official name → mmregion name (None: not a YOLACT weight; DCN
-    ``conv2.bias`` is folded by the caller)."""
+    """Official name → mmregion name, tried component by component.
+
+    Args:
+        key (str): An official key.
+        num_levels (int): FPN input levels.
+        maskiou_convs (int): Convs of the re-scoring net.
+
+    Returns:
+        str | None: The mmregion key; None when ``key`` is not a YOLACT
+        weight (a DCN ``conv2.bias`` is folded by the caller).
+    """
     return (mmregion_backbone_key(key) or mmregion_neck_key(key, num_levels)
             or mmregion_head_key(key, maskiou_convs))
 
 
 def _official_key(key: str, num_levels: int,
                   maskiou_convs: int) -> Optional[str]:
-    """mmregion name → official name (the inverse of :func:`_mmregion_key`
-    and of the re-scoring mapping; None: no official counterpart)."""
+    """mmregion name → official name (the inverse of :func:`_mmregion_key`).
+
+    Args:
+        key (str): An mmregion key.
+        num_levels (int): FPN input levels.
+        maskiou_convs (int): Convs of the re-scoring net.
+
+    Returns:
+        str | None: The official key; None without an official counterpart.
+    """
     return (official_backbone_key(key) or official_neck_key(key, num_levels)
             or official_head_key(key, maskiou_convs))
 
@@ -64,6 +81,12 @@ def _rename_official(
     perm: Sequence[int]
 ) -> Tuple[StateDict, Counter, List[str], StateDict]:
     """Rename and reorder the tensors of an official state dict.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Official weights.
+        layout (YOLACTLayout): Their layout.
+        perm (Sequence[int]): Official anchor ``d`` is mmdet anchor
+            ``perm[d]``.
 
     Returns:
         tuple: The mmregion tensors, their count per group, the official
@@ -91,7 +114,17 @@ def _rename_official(
 
 def _check_complete(layout: YOLACTLayout, skipped: List[str],
                     missing: List[str], strict: bool) -> None:
-    """Raise (strict) or warn about skipped and missing keys."""
+    """Raise (strict) or warn about skipped and missing keys.
+
+    Args:
+        layout (YOLACTLayout): The checkpoint's layout (for the message).
+        skipped (list[str]): Official keys that do not convert.
+        missing (list[str]): Official keys the layout needs and lacks.
+        strict (bool): Raise instead of warning.
+
+    Raises:
+        ValueError: With ``strict``, naming skipped and missing keys.
+    """
     if (skipped or missing) and strict:
         parts = []
         if skipped:

@@ -118,13 +118,29 @@ def official_head_key(key: str, maskiou_convs: int) -> Optional[str]:
 
 
 def _background_last(tensor: Tensor, num_anchors: int) -> Tensor:
-    """Rotate each anchor's ``C + 1`` class channels: background 0 → C."""
+    """Rotate each anchor's ``C + 1`` class channels: background 0 → C.
+
+    Args:
+        tensor (Tensor): (A * (C + 1), ...) class conv weight or bias.
+        num_anchors (int): A.
+
+    Returns:
+        Tensor: The same shape, background last in each anchor's block.
+    """
     blocks = tensor.reshape(num_anchors, -1, *tensor.shape[1:])
     return torch.cat([blocks[:, 1:], blocks[:, :1]], 1).reshape(tensor.shape)
 
 
 def _background_first(tensor: Tensor, num_anchors: int) -> Tensor:
-    """Rotate each anchor's ``C + 1`` class channels: background C → 0."""
+    """Rotate each anchor's ``C + 1`` class channels: background C → 0.
+
+    Args:
+        tensor (Tensor): (A * (C + 1), ...) class conv weight or bias.
+        num_anchors (int): A.
+
+    Returns:
+        Tensor: The same shape, background first in each anchor's block.
+    """
     blocks = tensor.reshape(num_anchors, -1, *tensor.shape[1:])
     return torch.cat([blocks[:, -1:], blocks[:, :-1]],
                      1).reshape(tensor.shape)
