@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
 from conftest import REPO
 from mmregion.synthetic import SHAPE_CLASSES
@@ -23,6 +24,7 @@ def make_tiny_regionclip(root: str) -> dict:
     Returns:
         dict: ``config``, ``weights`` and ``clip`` paths.
     """
+    init_default_scope('mmdet')
     torch.manual_seed(0)
     clip = open_clip.create_model('RN-tiny', pretrained=None).eval()
     files = dict(clip=osp.join(root, 'clip.pth'),

@@ -31,6 +31,7 @@ CHROME_FLAGS = ('--headless', '--no-sandbox', '--disable-gpu',
                 '--disable-background-networking',
                 '--disable-component-update', '--disable-sync',
                 '--window-size=1400,1100')
+DRIVER_PATHS = ('/usr/lib/chromium/chromedriver', )
 SCREENSHOT = osp.join(REPO, 'work_dirs', 'web_demo', 'browser_test.png')
 
 
@@ -40,8 +41,7 @@ def _browser():
                                                'google-chrome')
                      if shutil.which(n)), None)
     driver = shutil.which('chromedriver') or next(
-        (p for p in ('/usr/lib/chromium/chromedriver', ) if osp.isfile(p)),
-        None)
+        (p for p in DRIVER_PATHS if osp.isfile(p)), None)
     try:
         import selenium  # noqa: F401
         missing = []
@@ -203,3 +203,17 @@ def _drive(server, browser):
     assert {d['label'] for d in result['detections']} <= set(WORDS)
     assert all(len(d['bbox']) == 4 and 'mask' in d
                for d in result['detections'])
+
+
+def test_a_missing_browser_fails_under_ci_and_is_skipped_elsewhere(
+        monkeypatch):
+    monkeypatch.setattr(shutil, 'which', lambda name: None)
+    monkeypatch.setattr(sys.modules[__name__], 'DRIVER_PATHS', ())
+    monkeypatch.setenv('CI', 'true')
+    with pytest.raises(pytest.fail.Exception,
+                       match='needs chromium, chromedriver: run '
+                       'tools/setup_env.sh as root'):
+        _browser()
+    monkeypatch.delenv('CI')
+    with pytest.raises(pytest.skip.Exception, match='needs chromium'):
+        _browser()
