@@ -20,7 +20,7 @@ from mmregion.apis.web_demo import (MODEL_CLASSES, MY_PROMPTS, MY_WORDS,
                                     zero_score_thresholds)
 from mmregion.models.language import Vocabulary
 from mmregion.synthetic import SHAPE_CLASSES
-from tiny_web_demo import make_tiny_regionclip
+from mmregion.apis.tiny_demo_model import make_tiny_regionclip
 from tiny_yolact import tiny_yolact_cfg
 
 YOLACT = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes.py')
@@ -166,7 +166,7 @@ def test_missing_clip_weights_are_reported_in_the_page(tiny, image):
                    clip_checkpoint=files['clip'] + '.missing')
     message = demo.detect(image, MY_WORDS, 'kite', 0., 3)[1]
     assert message.startswith('**The words could not be used: ')
-    assert 'clip.pth.missing' in message
+    assert 'clip_rn-tiny.pth.missing' in message
 
 
 def test_a_fixed_class_model_refuses_words(image):
@@ -252,3 +252,21 @@ def test_cli_help_and_one_line_errors(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert lines[-1].startswith('error: FileNotFoundError: ')
     assert 'missing.py' in lines[-1] and 'Traceback' not in proc.stderr
+
+
+def test_make_tiny_demo_model_tool(tmp_path, monkeypatch, capsys):
+    import runpy
+    out = str(tmp_path / 'tiny')
+    monkeypatch.setattr(sys, 'argv', ['make_tiny_demo_model.py', out])
+    runpy.run_path(osp.join(REPO, 'tools/misc/make_tiny_demo_model.py'),
+                   run_name='__main__')
+    printed = capsys.readouterr().out
+    assert f'python demo/web_demo.py {out}/config.py --weights ' \
+        f'{out}/detector.pth --score-thr 0' in printed
+    cfg = Config.fromfile(osp.join(out, 'config.py'))
+    assert cfg.model.backbone.checkpoint == osp.join(out, 'clip_rn-tiny.pth')
+    checkpoint = torch.load(osp.join(out, 'detector.pth'), weights_only=True)
+    assert checkpoint['meta']['dataset_meta']['classes'] == tuple(
+        SHAPE_CLASSES)
+    assert torch.load(osp.join(out, 'emb_rn-tiny_all.pth'),
+                      weights_only=True).shape == (8, 64)

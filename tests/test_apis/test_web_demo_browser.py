@@ -23,7 +23,7 @@ import pytest
 
 from conftest import REPO
 from mmregion.synthetic import ShapesConfig, generate_shapes_dataset
-from tiny_web_demo import make_tiny_regionclip
+from mmregion.apis.tiny_demo_model import make_tiny_regionclip
 
 WORDS = ('kite', 'balloon')
 CHROME_FLAGS = ('--headless', '--no-sandbox', '--disable-gpu',
@@ -170,8 +170,9 @@ def _drive(server, browser):
     browser.find_element(By.CSS_SELECTOR,
                          '#image-input input[type=file]').send_keys(
                              image_path)
+    # the page shows the name as '000000' and '.png' in separate elements
     wait.until(EC.text_to_be_present_in_element((By.ID, 'image-input'),
-                                                '000000.png'))
+                                                '000000'))
     words = browser.find_element(By.CSS_SELECTOR, '#words textarea')
     words.send_keys(' . '.join(WORDS))
     _set_number(browser, 'score-thr', '0')
