@@ -296,6 +296,25 @@ class WebDemo:
                                       palette='random')
         self.inferencer.visualizer.dataset_meta = model.dataset_meta
 
+    @staticmethod
+    def preview(image_path: Optional[str]) -> Tuple[Optional[np.ndarray],
+                                                     str]:
+        """The uploaded image for the page, or why it cannot be read.
+
+        Args:
+            image_path (str, optional): The uploaded file (None: cleared).
+
+        Returns:
+            tuple: The (H, W, 3) RGB image and ``''``, or ``None`` and a
+            Markdown message.
+        """
+        if not image_path:
+            return None, ''
+        try:
+            return read_image(image_path)[:, :, ::-1], ''
+        except DemoInputError as error:
+            return None, f'**{error}**'
+
     def detect(self,
                image_path: Optional[str],
                mode: str = MODEL_CLASSES,

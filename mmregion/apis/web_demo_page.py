@@ -1,7 +1,7 @@
 """The gradio page of the web demo (needs the ``web`` extra: gradio).
 
 Element ids, for browser tests and custom CSS: ``image-input``,
-``vocab-mode``, ``words``, ``prompt-input`` (only with image prompts),
+``input-preview``, ``vocab-mode``, ``words``, ``prompt-input`` (only with image prompts),
 ``score-thr``, ``max-dets``, ``detect``, ``result-image``, ``status``,
 ``detections``, ``download``.
 """
@@ -86,6 +86,9 @@ def build_blocks(demo: WebDemo,
             with gr.Column():
                 image = gr.File(label='Image', file_types=['image'],
                                 type='filepath', elem_id='image-input')
+                preview = gr.Image(label='Input', type='numpy',
+                                   interactive=False, height=240,
+                                   elem_id='input-preview')
                 if examples:
                     gr.Examples(examples=[[e] for e in examples],
                                 inputs=[image], label='Examples')
@@ -124,6 +127,7 @@ def build_blocks(demo: WebDemo,
                 path, mode_, words_, float(thr_), int(count_), prompts_)
             return drawn, message, json_path, dets
 
+        image.change(demo.preview, image, [preview, status])
         inputs = [image, mode, words, thr, count]
         if prompts is not None:
             inputs.append(prompts)

@@ -74,6 +74,18 @@ def test_read_image_explains_bad_uploads(tmp_path, image):
         read_image(str(bad))
 
 
+def test_preview_shows_the_upload_or_says_why_not(tmp_path, image):
+    shown, message = WebDemo.preview(image)
+    assert message == '' and np.array_equal(shown,
+                                            cv2.imread(image)[:, :, ::-1])
+    assert WebDemo.preview(None) == (None, '')
+    bad = tmp_path / 'notes.webp'
+    bad.write_text('hello')
+    assert WebDemo.preview(str(bad)) == (
+        None, '**Cannot read notes.webp as an image: expected a PNG, JPEG, '
+        'BMP, TIFF or WebP file.**')
+
+
 def test_zero_score_thresholds_reaches_nested_test_cfgs():
     cfg = dict(rpn=dict(nms_pre=1000), rcnn=dict(score_thr=0.05,
                                                  nms=dict(iou=0.5)),
@@ -231,7 +243,7 @@ def test_page_layout_and_examples(tiny, shapes_root, tmp_path):
         example_images([str(tmp_path / 'nowhere.png')])
     blocks = build_blocks(demo, examples, score_thr=0.2)
     ids = {b.elem_id: b for b in blocks.blocks.values() if b.elem_id}
-    assert {'image-input', 'vocab-mode', 'words', 'score-thr', 'max-dets',
+    assert {'image-input', 'input-preview', 'vocab-mode', 'words', 'score-thr', 'max-dets',
             'detect', 'result-image', 'status', 'download',
             'detections'} <= set(ids)
     assert 'prompt-input' not in ids

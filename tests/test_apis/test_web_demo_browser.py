@@ -161,15 +161,28 @@ def _drive(server, browser):
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
     url, image_path = server
+    bad_path = osp.join(osp.dirname(osp.dirname(image_path)), 'broken.png')
+    with open(bad_path, 'wb') as f:
+        f.write(b'this is no png')
     wait = WebDriverWait(browser, 120)
     browser.get(url)
     wait.until(EC.element_to_be_clickable((By.ID, 'detect')))
     assert 'RegionCLIP, open-vocabulary' in browser.find_element(
         By.TAG_NAME, 'body').text
 
+    upload = browser.find_element(By.CSS_SELECTOR,
+                                  '#image-input input[type=file]')
+    upload.send_keys(bad_path)  # an unreadable upload: a message, no crash
+    wait.until(EC.text_to_be_present_in_element(
+        (By.ID, 'status'), 'Cannot read broken.png as an image'))
+    browser.find_element(By.CSS_SELECTOR,
+                         '#image-input button[aria-label=Clear]').click()
+    wait.until(lambda d: not d.find_element(By.ID, 'status').text)
     browser.find_element(By.CSS_SELECTOR,
                          '#image-input input[type=file]').send_keys(
                              image_path)
+    wait.until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, '#input-preview img')))
     # the page shows the name as '000000' and '.png' in separate elements
     wait.until(EC.text_to_be_present_in_element((By.ID, 'image-input'),
                                                 '000000'))
