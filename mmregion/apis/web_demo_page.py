@@ -1,9 +1,9 @@
 """The gradio page of the web demo (needs the ``web`` extra: gradio).
 
 Element ids, for browser tests and custom CSS: ``image-input``,
-``input-preview``, ``vocab-mode``, ``words``, ``prompt-input`` (only with image prompts),
-``score-thr``, ``max-dets``, ``detect``, ``result-image``, ``status``,
-``detections``, ``download``.
+``input-preview``, ``vocab-mode``, ``words``, ``prompt-input`` (only with
+image prompts), ``score-thr``, ``max-dets``, ``detect``, ``result-image``,
+``status``, ``detections``, ``download``.
 """
 import os
 import os.path as osp

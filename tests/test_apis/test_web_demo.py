@@ -243,7 +243,8 @@ def test_page_layout_and_examples(tiny, shapes_root, tmp_path):
         example_images([str(tmp_path / 'nowhere.png')])
     blocks = build_blocks(demo, examples, score_thr=0.2)
     ids = {b.elem_id: b for b in blocks.blocks.values() if b.elem_id}
-    assert {'image-input', 'input-preview', 'vocab-mode', 'words', 'score-thr', 'max-dets',
+    assert {'image-input', 'input-preview', 'vocab-mode', 'words',
+            'score-thr', 'max-dets',
             'detect', 'result-image', 'status', 'download',
             'detections'} <= set(ids)
     assert 'prompt-input' not in ids

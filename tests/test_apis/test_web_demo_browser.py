@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from mmregion.synthetic import ShapesConfig, generate_shapes_dataset
 from mmregion.apis.tiny_demo_model import make_tiny_regionclip
+from mmregion.synthetic import ShapesConfig, generate_shapes_dataset
 
 WORDS = ('kite', 'balloon')
 CHROME_FLAGS = ('--headless', '--no-sandbox', '--disable-gpu',
