@@ -253,6 +253,11 @@ class WebDemo:
             DemoInputError: For an empty vocabulary, or words or prompts
                 for a model that cannot take them.
         """
+        if mode != MODEL_CLASSES and not self.open_vocabulary:
+            raise DemoInputError(
+                f'This model ({self.name}) has fixed classes '
+                f'({", ".join(self.classes)}) and does not take words or '
+                f'image prompts: choose "{MODEL_CLASSES}".')
         if mode == MODEL_CLASSES:
             key: Tuple = (MODEL_CLASSES, )
         elif mode == MY_WORDS:
@@ -267,11 +272,6 @@ class WebDemo:
             key = (MY_PROMPTS, tuple(prompts or ()))
         else:
             raise DemoInputError(f'Unknown vocabulary choice {mode!r}.')
-        if key != (MODEL_CLASSES, ) and not self.open_vocabulary:
-            raise DemoInputError(
-                f'This model ({self.name}) has fixed classes '
-                f'({", ".join(self.classes)}) and does not take words or '
-                f'image prompts: choose "{MODEL_CLASSES}".')
         if key == self._active:
             return
         self._apply(key)

@@ -189,6 +189,7 @@ def test_a_fixed_class_model_refuses_words(image):
     assert message.startswith('**This model (YOLACT) has fixed classes '
                               '(circle, square, ')
     assert message.endswith('''choose "the model's classes".**''')
+    assert demo.detect(image, MY_WORDS, '', 0., 3)[1] == message
     _, status, result, _ = demo.detect(image, MODEL_CLASSES, 'kite', 0., 3)
     assert status.startswith('3 detections')
     assert all('mask' in d for d in result['detections'])
