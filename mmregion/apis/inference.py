@@ -18,7 +18,8 @@ def load_vocabulary(cfg: Config,
                     texts: Union[str, Sequence[str]],
                     clip_checkpoint: Optional[str] = None,
                     templates: Union[str, Sequence[str]] = 'regionclip',
-                    cache_dir: Optional[str] = None) -> Vocabulary:
+                    cache_dir: Optional[str] = None,
+                    clip_model: Optional[str] = None) -> Vocabulary:
     """Read or embed a vocabulary for a model.
 
     Args:
@@ -32,6 +33,9 @@ def load_vocabulary(cfg: Config,
         templates (str | Sequence[str]): Prompt templates. Defaults to
             RegionCLIP's 81.
         cache_dir (str, optional): Embedding cache folder.
+        clip_model (str, optional): The text encoder's open_clip name;
+            defaults to the backbone's ``model_name`` (needed when the
+            backbone is no CLIP, e.g. an open-vocabulary YOLACT).
 
     Returns:
         Vocabulary: The vocabulary.
@@ -50,7 +54,7 @@ def load_vocabulary(cfg: Config,
         texts,
         dict(
             type='CLIPTextEncoder',
-            model_name=clip['model_name'],
+            model_name=clip_model or clip['model_name'],
             checkpoint=checkpoint),
         templates=templates,
         cache_dir=cache_dir)
@@ -82,7 +86,8 @@ def set_vocabulary(inferencer,
                    texts: Union[str, Sequence[str]],
                    clip_checkpoint: Optional[str] = None,
                    templates: Union[str, Sequence[str]] = 'regionclip',
-                   cache_dir: Optional[str] = None) -> Vocabulary:
+                   cache_dir: Optional[str] = None,
+                   clip_model: Optional[str] = None) -> Vocabulary:
     """Give an open-vocabulary inferencer a new vocabulary.
 
     Args:
@@ -93,12 +98,14 @@ def set_vocabulary(inferencer,
         templates (str | Sequence[str]): Prompt templates. Defaults to
             RegionCLIP's 81.
         cache_dir (str, optional): Embedding cache folder.
+        clip_model (str, optional): The text encoder's open_clip name
+            (default: the backbone's).
 
     Returns:
         Vocabulary: The vocabulary now in use.
     """
     vocab = load_vocabulary(inferencer.cfg, texts, clip_checkpoint,
-                            templates, cache_dir)
+                            templates, cache_dir, clip_model)
     model = inferencer.model
     vocabulary_head(model).set_vocabulary(vocab.embeddings)
     model.dataset_meta = dict(classes=tuple(vocab.class_names),
