@@ -13,7 +13,6 @@ import torch
 from mmengine.config import Config
 from torch import Tensor, nn
 
-from ..models.layers.open_vocabulary import OpenVocabularyMixin
 from .contract import build_contract, class_names, write_onnx
 from .regionclip_graph import (RegionCLIPBoxesGraph, RegionCLIPRoIGraph,
                                RegionCLIPRPNGraph, rpn_module)
@@ -186,11 +185,6 @@ def export_onnx(config: Union[str, Config],
     has_dcn = any('DeformConv' in type(m).__name__ for m in model.modules())
     opset = opset or (DCN_OPSET if has_dcn else DEFAULT_OPSET)
     graph_model = prepare_for_export(model, opset)
-    for module in graph_model.modules():
-        if isinstance(module, OpenVocabularyMixin):
-            # the folded classifier holds the vocabulary now
-            module.train_embeddings = module.train_embeddings[:0]
-            module.test_embeddings = module.test_embeddings[:0]
     contract = build_contract(cfg, model, kind, names,
                               None if dynamic_batch else batch_size, opset)
     b = 2 if dynamic_batch else batch_size

@@ -21,6 +21,7 @@ from mmcv.ops import modulated_deform_conv2d as mmcv_mdconv
 from torch import Tensor, nn
 from torchvision.ops import roi_align
 
+from ..models.layers.open_vocabulary import OpenVocabularyMixin
 from ..models.layers.text_classifier import TextClassifier
 
 DEFORM_CONV_OPSET = 19
@@ -174,5 +175,11 @@ def prepare_for_export(model: nn.Module, opset: int) -> nn.Module:
             f'got --opset {opset}')
     _replace(model, ModulatedDeformConv2dPack, ONNXModulatedDeformConv)
     _replace(model, RoIAlign, TorchvisionRoIAlign)
-    _replace(model, TextClassifier, FoldedTextClassifier)
+    if _replace(model, TextClassifier, FoldedTextClassifier):
+        for module in model.modules():
+            if isinstance(module, OpenVocabularyMixin):
+                # the folded classifier holds the vocabulary now; empty
+                # vocabularies make ``train()``/``eval()`` leave it alone
+                module.train_embeddings = module.train_embeddings[:0]
+                module.test_embeddings = module.test_embeddings[:0]
     return model
