@@ -5,12 +5,15 @@ with torch's TorchScript-based exporter (``dynamo=False``), after the
 export-time swaps of :mod:`.swaps`, and the input contract is written into
 the model's metadata (:mod:`.contract`).
 """
+import logging
 import os.path as osp
 import tempfile
+import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from torch import Tensor, nn
 
 from .contract import build_contract, class_names, write_onnx
@@ -45,16 +48,29 @@ def load_detector(config: Union[str, Config],
     from mmengine.runner import load_checkpoint
 
     from ..apis.runner import load_config
-    if isinstance(config, Config):
-        cfg = config
-    else:
-        cfg = load_config(config, cfg_options)
+    from ..engine.checkpoint_loader import install
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint file {checkpoint} does not '
+                                f'exist')
+    cfg = config if isinstance(config, Config) else load_config(
+        config, cfg_options)
+    install()
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(cfg.model)
-    model.init_weights()
     meta = {}
-    if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+    if checkpoint is None:
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.WARNING)  # mmengine logs every tensor
+        try:
+            model.init_weights()
+        finally:
+            logger.setLevel(level)
+    else:
+        # mismatched keys are logged as warnings (mmengine's non-strict
+        # load: official conversions carry extra keys)
+        ckpt = load_checkpoint(
+            model, checkpoint, map_location='cpu', logger='current')
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     return cfg, model.eval(), meta
 
@@ -115,7 +131,11 @@ def _trace(graph: nn.Module, args: Tuple[Tensor, ...], input_names: list,
     # eval before export: the exporter restores the mode it found, and a
     # wrapper built in train mode would put the detector in train mode
     graph.eval()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # constant shapes are intended (fixed input size, top-k sizes); the
+        # TorchScript-based exporter is chosen on purpose (docs/deploy.md)
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        warnings.simplefilter('ignore', DeprecationWarning)
         torch.onnx.export(
             graph,
             args,

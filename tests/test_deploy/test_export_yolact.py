@@ -169,3 +169,47 @@ def test_open_vocabulary_yolact_folds_the_vocabulary(yolact):
     model.bbox_head.set_vocabulary(vocab.embeddings)
     for b in (1, 2):
         check_parity(path, model, b)
+
+
+def test_cli_export_and_image_demo_with_onnxruntime(yolact, shapes_root,
+                                                    monkeypatch, capsys):
+    import glob
+    import runpy
+    import subprocess
+    import sys
+    from conftest import REPO
+    out = yolact['root'] / 'cli'
+    model = str(out / 'model.onnx')
+    run = dict(cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([
+        sys.executable, 'tools/deployment/export_onnx.py', yolact['config'],
+        yolact['ckpt'], '--out', model, '--dynamic-batch'
+    ], **run)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f'wrote {model}' in proc.stdout
+    proc = subprocess.run([
+        sys.executable, 'demo/image_demo.py',
+        osp.join(shapes_root, 'val'), model, '--backend', 'onnxruntime',
+        '--out-dir', str(out / 'demo'), '--score-thr', '0.1'
+    ], **run)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f'vocabulary of 8: {", ".join(CLASSES)}' in proc.stdout
+    preds = sorted(glob.glob(str(out / 'demo' / 'preds' / '*.json')))
+    assert len(preds) == 8
+    assert len(glob.glob(str(out / 'demo' / 'vis' / '*.png'))) == 8
+    pred = json.load(open(preds[0]))
+    assert len(pred['labels']) == len(pred['masks']) == len(pred['bboxes'])
+    # bad input: one line on stderr, exit 2, nothing written
+    monkeypatch.setattr(sys, 'argv', [
+        'export_onnx.py', yolact['config'],
+        str(out / 'missing.pth'), '--out', str(out / 'bad.onnx')
+    ])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(
+            osp.join(REPO, 'tools/deployment/export_onnx.py'),
+            run_name='__main__')
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f'export_onnx.py: error: FileNotFoundError: checkpoint file '
+        f'{out / "missing.pth"} does not exist')
+    assert not osp.exists(out / 'bad.onnx')
