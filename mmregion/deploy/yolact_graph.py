@@ -10,11 +10,33 @@ function the PyTorch model uses) and dividing the boxes by the scale factor.
 from typing import Dict, List, Tuple
 
 import torch
-from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor, nn
 
 YOLACT_OUTPUTS = ('bboxes', 'scores', 'labels', 'num_dets', 'coeffs',
                   'masks', 'windows')
+
+
+def pairwise_iou(boxes: Tensor, eps: float = 1e-6) -> Tensor:
+    """IoU of every pair of boxes within each group, with the arithmetic of
+    :func:`mmdet.structures.bbox.bbox_overlaps` (same values), on separate
+    coordinate planes: no (k, k, 2) intermediates to slice in the graph.
+
+    Args:
+        boxes (Tensor): (..., k, 4) boxes.
+        eps (float): Smallest union, as ``bbox_overlaps``.
+
+    Returns:
+        Tensor: (..., k, k) IoUs.
+    """
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    area = (x2 - x1) * (y2 - y1)
+    w = (torch.minimum(x2[..., :, None], x2[..., None, :]) -
+         torch.maximum(x1[..., :, None], x1[..., None, :])).clamp(min=0)
+    h = (torch.minimum(y2[..., :, None], y2[..., None, :]) -
+         torch.maximum(y1[..., :, None], y1[..., None, :])).clamp(min=0)
+    overlap = w * h
+    union = area[..., :, None] + area[..., None, :] - overlap
+    return overlap / torch.maximum(union, union.new_tensor([eps]))
 
 
 def fixed_fast_nms(bboxes: Tensor, scores: Tensor, coeffs: Tensor,
@@ -49,7 +71,7 @@ def fixed_fast_nms(bboxes: Tensor, scores: Tensor, coeffs: Tensor,
     cls_scores, idx = scores.transpose(1, 2).topk(k, dim=2)  # (B, C, k)
     flat_idx = idx.reshape(b, c * k, 1)
     boxes = bboxes.gather(1, flat_idx.expand(-1, -1, 4))
-    iou = bbox_overlaps(boxes.view(b, c, k, 4), boxes.view(b, c, k, 4))
+    iou = pairwise_iou(boxes.view(b, c, k, 4))
     iou_max = iou.triu(diagonal=1).max(dim=2).values  # (B, C, k)
     keep = (iou_max <= iou_thr) & (cls_scores > score_thr)
     masked = cls_scores.masked_fill(~keep, float('-inf')).view(b, c * k)
