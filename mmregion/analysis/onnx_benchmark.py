@@ -4,6 +4,7 @@ PyTorch models (eager), same weights, same inputs, interleaved.
 End to end means from the preprocessed batch to the final
 ``DetDataSample`` results (masks at the original size included) for both.
 """
+import os
 import os.path as osp
 import statistics
 import tempfile
@@ -142,6 +143,7 @@ def run_benchmark(yolact_batches=(1, 8), num_boxes: int = 100,
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = folder or tmp
+        os.makedirs(folder, exist_ok=True)
         model, runner = yolact_case(folder)
         for b in yolact_batches:
             stats = interleaved(

@@ -19,7 +19,7 @@ onnx = pytest.importorskip('onnx')
 
 from mmregion.deploy import export_onnx  # noqa: E402
 from mmregion.deploy.regionclip_graph import (  # noqa: E402
-    RegionCLIPBoxesGraph, RegionCLIPRoIGraph, RegionCLIPRPNGraph)
+    RegionCLIPBoxesGraph, RegionCLIPRoIGraph, RegionCLIPRPNGraph, rpn_module)
 from mmregion.deploy.runner import ONNXDetector  # noqa: E402
 from mmregion.deploy.swaps import prepare_for_export  # noqa: E402
 from mmregion.synthetic import SHAPE_CLASSES  # noqa: E402
@@ -65,15 +65,27 @@ def regionclip(clip_files, source: str, score_thr: float = 0.0,
         'model.roi_head.bbox_head.temperature': temperature,
         'model.roi_head.bbox_head.no_box_delta': source == 'gt',
     })
-    if source == 'gt':
+    if source != 'rpn':
         cfg.model.rpn_head = None
+    if source == 'offline_rpn':
+        # a tiny frozen R18 RPN with its own (BGR, caffe) normalisation
+        base = Config.fromfile(
+            osp.join(REPO, 'configs/regionclip/_base_/regionclip_rn50_c4.py'))
+        rpn = base.model.offline_rpn
+        rpn.backbone.update(depth=18, base_channels=8)
+        rpn.rpn_head.update(in_channels=32, feat_channels=32)
+        rpn.test_cfg.rpn.update(nms_pre=200, max_per_img=50)
+        cfg.model.offline_rpn = rpn
+        cfg.model.roi_head.use_objectness = True
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
     if source == 'rpn':
-        # mmdet's RPN init (std 0.01) scores every anchor 0.5: ties
+        # mmdet's RPN init (std 0.01) on the small res4 of the random CLIP
+        # scores every anchor 0.5: ties (the offline R18's large features
+        # vary enough)
         with torch.no_grad():
-            for param in model.rpn_head.parameters():
+            for param in rpn_module(model).rpn_cls.parameters():
                 param.normal_(std=0.3)
     ckpt = str(clip_files['root'] / f'regionclip_{source}.pth')
     torch.save(dict(state_dict=model.state_dict()), ckpt)
@@ -123,14 +135,15 @@ def test_given_boxes_graph_matches_at_batch_1_and_2(clip_files):
         assert assert_same_detections(want, got) > 0
 
 
-def test_rpn_mode_two_graphs_match_at_batch_1_and_2(clip_files):
+@pytest.mark.parametrize('source', ['rpn', 'offline_rpn'])
+def test_rpn_mode_two_graphs_match_at_batch_1_and_2(clip_files, source):
     # at temperature 0.01 and score_thr 0 a random CLIP's tail holds scores
     # of ~1e-6 equal but for the last bits, whose order depends on them
     cfg, model, ckpt = regionclip(
-        clip_files, 'rpn', score_thr=0.05, temperature=0.1)
-    path = str(clip_files['root'] / 'rpn.onnx')
+        clip_files, source, score_thr=0.01, temperature=0.1)
+    path = str(clip_files['root'] / f'{source}.onnx')
     files = export_onnx(cfg, ckpt, path, dynamic_batch=True)
-    assert files == [path, str(clip_files['root'] / 'rpn.roi.onnx')]
+    assert files == [path, str(clip_files['root'] / f'{source}.roi.onnx')]
     runner = ONNXDetector(path)
     prepared = prepare_for_export(model, 17)
     rpn = RegionCLIPRPNGraph(prepared, 1).eval()
