@@ -58,6 +58,9 @@ class ONNXDetector:
         self.session = _session(path, providers, num_threads)
         self.contract = read_contract(
             self.session.get_modelmeta().custom_metadata_map, path)
+        if self.contract.get('stage') == 'roi':
+            raise ValueError(f'{path} is the RoI stage of an exported '
+                             'RegionCLIP; load the main .onnx file beside it')
         self.kind = self.contract['kind']
         self.output_names = self.contract['outputs']
         self.dataset_meta = dict(

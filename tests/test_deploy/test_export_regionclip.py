@@ -24,7 +24,8 @@ from mmregion.deploy.runner import ONNXDetector  # noqa: E402
 from mmregion.deploy.swaps import prepare_for_export  # noqa: E402
 from mmregion.synthetic import SHAPE_CLASSES  # noqa: E402
 
-CONFIG = osp.join(REPO, 'configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py')
+CONFIG = osp.join(REPO,
+                  'configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py')
 SIZES = [(128, 160), (120, 100)]  # (input) and original shapes differ
 
 
@@ -145,6 +146,8 @@ def test_rpn_mode_two_graphs_match_at_batch_1_and_2(clip_files, source):
     files = export_onnx(cfg, ckpt, path, dynamic_batch=True)
     assert files == [path, str(clip_files['root'] / f'{source}.roi.onnx')]
     runner = ONNXDetector(path)
+    with pytest.raises(ValueError, match='is the RoI stage'):
+        ONNXDetector(files[1])
     prepared = prepare_for_export(model, 17)
     rpn = RegionCLIPRPNGraph(prepared, 1).eval()
     roi = RegionCLIPRoIGraph(prepared).eval()
