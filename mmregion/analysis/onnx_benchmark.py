@@ -4,6 +4,7 @@ PyTorch models (eager), same weights, same inputs, interleaved.
 End to end means from the preprocessed batch to the final
 ``DetDataSample`` results (masks at the original size included) for both.
 """
+import logging
 import os
 import os.path as osp
 import statistics
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 from torch import nn
 
@@ -59,7 +61,13 @@ def regionclip_case(folder: str, config: str = REGIONCLIP_CONFIG,
     cfg.model.roi_head.bbox_head.update(
         train_vocabulary=vocab, test_vocabulary=vocab)
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # mmengine logs every tensor
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model.eval(), _export(cfg, model, folder, 'regionclip')
 
 
