@@ -35,11 +35,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--score-thr', type=float, default=0.3, help='score threshold')
     parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
+    parser.add_argument(
+        '--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
+        help='onnxruntime: CONFIG is a .onnx file of '
+        'tools/deployment/export_onnx.py (its vocabulary is fixed)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.backend == 'onnxruntime':
+        from mmregion.deploy.image_demo import onnx_image_demo
+        n, classes = onnx_image_demo(args.config, args.inputs, args.out_dir,
+                                     args.score_thr)
+        print(f'{n} image(s), vocabulary of {len(classes)}: '
+              f'{", ".join(classes)}; results in {args.out_dir}/vis and '
+              f'{args.out_dir}/preds')
+        return
     from mmregion.apis.inference import init_open_vocab_inferencer
     inferencer = init_open_vocab_inferencer(
         args.config, args.weights, args.texts, args.clip_checkpoint,

@@ -117,6 +117,15 @@ else
     "the browser test will be skipped"
 fi
 
+step "onnx 1.23.2 + onnxruntime 1.32.0 (the 'deploy' extra: ONNX export and its parity tests)"
+if ! has <<'PYEOF'
+import onnx, onnxruntime
+assert onnx.__version__ == '1.23.2' and onnxruntime.__version__ == '1.32.0'
+PYEOF
+then
+  "${PIP[@]}" "onnx==1.23.2" "onnxruntime==1.32.0"
+fi
+
 step "OpenCV: the headless 4.x build only (mmengine and lvis pull the GUI build, which needs libGL)"
 if ! has <<'PYEOF'
 import importlib.metadata as md, cv2

@@ -33,6 +33,8 @@ def _run(args, **kwargs):
     ('tools/misc/export_student.py', '--prefix'),
     ('tools/analysis_tools/benchmark_yolact.py', '--bg-bias'),
     ('tools/misc/run_ovd_experiment.py', '--pretrain-iters'),
+    ('tools/deployment/export_onnx.py', '--dynamic-batch'),
+    ('tools/analysis_tools/benchmark_onnx.py', '--yolact-batches'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])
