@@ -7,6 +7,8 @@ Examples::
         --texts 'cat . dog . tv|television' --out-dir work_dirs/demo_vis
     python demo/image_demo.py images/ CONFIG --weights CKPT --texts classes.txt \
         --batch-size 8 --fp16 --out-json work_dirs/dets.json
+    python demo/image_demo.py images/ CONFIG --image-prompts prompts.json \
+        --texts 'cat . dog'
 
 Writes the visualised detections to OUT_DIR/vis and the predictions (json)
 to OUT_DIR/preds; ``--out-json`` writes all detections as one COCO file.
@@ -28,6 +30,11 @@ def parse_args() -> argparse.Namespace:
         '--texts',
         help="class names ('cat . dog', '|' for synonyms), a names file, or "
         'a vocabulary .pth; default: the config\'s test vocabulary')
+    parser.add_argument(
+        '--image-prompts',
+        help='json list of {"image", "box": [x1, y1, x2, y2], "name"}: '
+        "classes from exemplar regions through the detector's CLIP (boxes "
+        'of a name averaged); with --texts, the classes of both')
     parser.add_argument(
         '--clip-checkpoint',
         help='CLIP weights for the text encoder (default: the backbone\'s)')
@@ -65,7 +72,8 @@ def run(args: argparse.Namespace) -> None:
     inferencer = init_open_vocab_inferencer(
         args.config, args.weights, args.texts, args.clip_checkpoint,
         args.templates, args.cache_dir, args.device,
-        batch_size=args.batch_size, fp16=args.fp16)
+        batch_size=args.batch_size, fp16=args.fp16,
+        image_prompts=args.image_prompts)
     results = inferencer(
         args.inputs, out_dir=args.out_dir, pred_score_thr=args.score_thr,
         no_save_pred=False)

@@ -82,27 +82,44 @@ def vocabulary_head(model):
 
 
 def set_vocabulary(inferencer,
-                   texts: Union[str, Sequence[str]],
+                   texts: Union[str, Sequence[str], None],
                    clip_checkpoint: Optional[str] = None,
                    templates: Union[str, Sequence[str]] = 'regionclip',
-                   cache_dir: Optional[str] = None) -> Vocabulary:
+                   cache_dir: Optional[str] = None,
+                   image_prompts: Optional[str] = None) -> Vocabulary:
     """Give an open-vocabulary inferencer a new vocabulary.
 
     Args:
         inferencer (DetInferencer): From :func:`init_open_vocab_inferencer`.
-        texts (str | Sequence[str]): See :func:`load_vocabulary`.
+        texts (str | Sequence[str], optional): See :func:`load_vocabulary`.
         clip_checkpoint (str, optional): CLIP weights of the text encoder;
             defaults to the backbone's ``checkpoint``.
         templates (str | Sequence[str]): Prompt templates. Defaults to
             RegionCLIP's 81.
         cache_dir (str, optional): Embedding cache folder.
+        image_prompts (str, optional): A json of exemplar regions
+            (:func:`~mmregion.apis.region_features.read_image_prompts`),
+            embedded by the detector's own CLIP and averaged per name
+            (RegionCLIP only); with ``texts``, the classes of both
+            (:func:`~mmregion.apis.region_features.merge_vocabularies`).
 
     Returns:
         Vocabulary: The vocabulary now in use.
     """
-    vocab = load_vocabulary(inferencer.cfg, texts, clip_checkpoint,
-                            templates, cache_dir)
+    if texts is None and image_prompts is None:
+        raise ValueError('set_vocabulary: give texts and/or image_prompts')
+    vocab = None if texts is None else load_vocabulary(
+        inferencer.cfg, texts, clip_checkpoint, templates, cache_dir)
     model = inferencer.model
+    if image_prompts is not None:
+        from .region_features import (image_prompt_vocabulary,
+                                      inference_pipeline, merge_vocabularies,
+                                      read_image_prompts)
+        images = image_prompt_vocabulary(
+            model, inference_pipeline(inferencer.cfg),
+            read_image_prompts(image_prompts),
+            batch_size=getattr(inferencer, 'batch_size', 1))
+        vocab = images if vocab is None else merge_vocabularies(vocab, images)
     vocabulary_head(model).set_vocabulary(vocab.embeddings)
     model.dataset_meta = dict(classes=tuple(vocab.class_names),
                               palette='random')
@@ -245,7 +262,9 @@ def init_open_vocab_inferencer(config: Union[str, Config],
                                cache_dir: Optional[str] = None,
                                device: str = 'cpu',
                                batch_size: int = 1,
-                               fp16: bool = False) -> OpenVocabInferencer:
+                               fp16: bool = False,
+                               image_prompts: Optional[str] = None
+                               ) -> OpenVocabInferencer:
     """Build an :class:`OpenVocabInferencer` for an open-vocabulary config.
 
     The test pipeline loses its ``LoadAnnotations`` (images come without
@@ -265,6 +284,8 @@ def init_open_vocab_inferencer(config: Union[str, Config],
         device (str): Device. Defaults to 'cpu'.
         batch_size (int): Images per forward pass. Defaults to 1.
         fp16 (bool): Mixed precision (:func:`autocast`). Defaults to False.
+        image_prompts (str, optional): Exemplar regions json, alone or
+            with ``texts`` (see :func:`set_vocabulary`).
 
     Returns:
         OpenVocabInferencer: Call it with images (paths, arrays or a
@@ -288,7 +309,7 @@ def init_open_vocab_inferencer(config: Union[str, Config],
         batch_size=batch_size, fp16=fp16)
     if weights is None:
         inferencer.model.init_weights()
-    if texts is not None:
+    if texts is not None or image_prompts is not None:
         set_vocabulary(inferencer, texts, clip_checkpoint, templates,
-                       cache_dir)
+                       cache_dir, image_prompts)
     return inferencer
