@@ -253,6 +253,37 @@ class OpenVocabInferencer(DetInferencer):
             return super().forward(inputs, **kwargs)
 
 
+REGIONCLIP_ZOO = ('https://drive.google.com/drive/folders/'
+                  '1hzrJBvcCrahoRcqJRqzkIGFO_HUSJIii')
+"""RegionCLIP's official model zoo (folders regionclip/, rpn/,
+concept_emb/)."""
+
+
+def check_offline_rpn_weights(cfg: Config) -> None:
+    """Name the download of a missing offline-RPN file before building.
+
+    Args:
+        cfg (Config): A RegionCLIP config.
+
+    Raises:
+        FileNotFoundError: When ``model.offline_rpn.init_cfg.checkpoint``
+            is a local path that does not exist; the message names the
+            official file and the converter command.
+    """
+    if cfg.model.get('proposal_source') != 'offline_rpn':
+        return
+    init_cfg = (cfg.model.get('offline_rpn') or {}).get('init_cfg') or {}
+    path = init_cfg.get('checkpoint') if isinstance(init_cfg, dict) else None
+    if not path or '://' in path or osp.isfile(path):
+        return
+    official = osp.basename(path).replace('_mmregion', '')
+    raise FileNotFoundError(
+        f'offline RPN weights {path} do not exist; download {official} '
+        f'from the RegionCLIP model zoo ({REGIONCLIP_ZOO}, folder rpn/) and '
+        f'convert it: python tools/model_converters/regionclip_to_mmregion.py '
+        f'{official} {path}')
+
+
 def init_open_vocab_inferencer(config: Union[str, Config],
                                weights: Optional[str] = None,
                                texts: Union[str, Sequence[str], None] = None,
@@ -294,6 +325,8 @@ def init_open_vocab_inferencer(config: Union[str, Config],
     from ..engine.checkpoint_loader import install
     install()
     cfg = Config.fromfile(config) if isinstance(config, str) else config
+    if weights is None:
+        check_offline_rpn_weights(cfg)
     if cfg.model.get('proposal_source') == 'gt':
         raise ValueError(
             'this config takes ground-truth boxes as proposals; for images '

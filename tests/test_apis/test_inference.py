@@ -153,3 +153,12 @@ def test_coco_results_file_loads_in_pycocotools(inferencer, shapes_root,
     assert anns[0]['category_id'] == preds[1]['labels'][0] + 1
     results = coco.loadRes(json.load(open(path))['annotations'])
     assert len(results.getAnnIds()) == sum(len(p['scores']) for p in preds)
+
+
+def test_missing_offline_rpn_names_the_official_file():
+    with pytest.raises(FileNotFoundError,
+                       match=r'offline RPN weights checkpoints/regionclip/'
+                       r'rpn_coco_48_mmregion.pth do not exist; download '
+                       r'rpn_coco_48.pth from the RegionCLIP model zoo .*'
+                       r'regionclip_to_mmregion.py rpn_coco_48.pth'):
+        init_open_vocab_inferencer(COCO_ZS, texts='cat')
