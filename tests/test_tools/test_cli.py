@@ -34,6 +34,7 @@ def _run(args, **kwargs):
     ('tools/analysis_tools/benchmark_yolact.py', '--bg-bias'),
     ('tools/misc/run_ovd_experiment.py', '--pretrain-iters'),
     ('tools/misc/extract_region_features.py', '--proposals'),
+    ('tools/analysis_tools/benchmark_fp16.py', '--threads'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])
