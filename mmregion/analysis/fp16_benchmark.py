@@ -6,7 +6,9 @@ from typing import Dict, Tuple
 import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from mmdet.utils import register_all_modules
 from mmengine.config import Config
+from mmengine.utils import import_modules_from_strings
 
 from ..apis.inference import mixed_precision
 
@@ -14,6 +16,9 @@ from ..apis.inference import mixed_precision
 def _random_model(config: str, device: str):
     """The config's model with random weights: no weight file is read."""
     cfg = Config.fromfile(config)
+    register_all_modules()
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
     backbone = cfg.model.backbone
     if 'checkpoint' in backbone:
         backbone.checkpoint = None
