@@ -3,10 +3,11 @@ YOLACT).
 
 Examples::
 
-    python demo/image_demo.py demo.jpg configs/regionclip/regionclip_rn50_c4_zeroshot-rpn_coco-ovd.py \
+    python demo/image_demo.py demo.jpg \
+        configs/regionclip/regionclip_rn50_c4_zeroshot-rpn_coco-ovd.py \
         --texts 'cat . dog . tv|television' --out-dir work_dirs/demo_vis
-    python demo/image_demo.py images/ CONFIG --weights CKPT --texts classes.txt \
-        --batch-size 8 --fp16 --out-json work_dirs/dets.json
+    python demo/image_demo.py images/ CONFIG --weights CKPT \
+        --texts classes.txt --batch-size 8 --fp16 --out-json dets.json
     python demo/image_demo.py images/ CONFIG --image-prompts prompts.json \
         --texts 'cat . dog'
 

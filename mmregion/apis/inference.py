@@ -112,9 +112,9 @@ def set_vocabulary(inferencer,
         inferencer.cfg, texts, clip_checkpoint, templates, cache_dir)
     model = inferencer.model
     if image_prompts is not None:
-        from .region_features import (image_prompt_vocabulary,
-                                      inference_pipeline, merge_vocabularies,
-                                      read_image_prompts)
+        from .image_prompts import (image_prompt_vocabulary,
+                                    merge_vocabularies, read_image_prompts)
+        from .region_features import inference_pipeline
         images = image_prompt_vocabulary(
             model, inference_pipeline(inferencer.cfg),
             read_image_prompts(image_prompts),

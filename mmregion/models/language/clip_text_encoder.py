@@ -95,17 +95,16 @@ def clip_identity(
 class CLIPTextEncoder(nn.Module):
     """A frozen open_clip text tower with its tokenizer.
 
-    The model comes from ``open_clip.create_model(model_name,
-    pretrained=checkpoint)`` and its visual tower is dropped. Checkpoints are
-    open_clip pretrained tags (``'openai'``: open_clip's cached download,
-    see :func:`~mmregion.models.backbones.clip_checkpoints.
-    resolve_clip_checkpoint`) or local files: OpenAI TorchScript archives
-    (``RN50.pt``; opened with ``torch.jit.load``), open_clip checkpoints
-    and plain state dicts (loaded with ``weights_only=True``), all read
-    through
-    :func:`~mmregion.models.backbones.clip_resnet.load_clip_state_dict`. All parameters have
-    ``requires_grad=False`` and the model stays in eval mode when the
-    module is put in train mode.
+    The model comes from ``open_clip.create_model(model_name)`` with the
+    checkpoint's weights loaded, and its visual tower is dropped.
+    Checkpoints are open_clip pretrained tags (``'openai'``: open_clip's
+    cached download, see :func:`~mmregion.models.backbones.
+    clip_checkpoints.resolve_clip_checkpoint`) or local files: OpenAI
+    TorchScript archives (``RN50.pt``; opened with ``torch.jit.load``),
+    open_clip checkpoints and plain state dicts (``weights_only=True``),
+    all read through :func:`~mmregion.models.backbones.clip_resnet.
+    load_clip_state_dict`. All parameters have ``requires_grad=False``
+    and the model stays in eval mode when the module is put in train mode.
 
     Args:
         model_name (str): An open_clip model name (``'RN50'``, ``'RN50x4'``,
