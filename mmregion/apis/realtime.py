@@ -8,6 +8,7 @@ top-left corner. The figure counts the whole loop per frame: inference and
 drawing.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -24,7 +25,7 @@ from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
 from torch import nn
 
-from .inference import load_vocabulary, vocabulary_head
+from .inference import load_vocabulary, mixed_precision, vocabulary_head
 
 IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
 DEFAULT_VIDEO_FPS = 25.0
@@ -224,6 +225,7 @@ def run_realtime(config: Union[str, Config],
                  clip_checkpoint: Optional[str] = None,
                  max_frames: Optional[int] = None,
                  show: bool = False,
+                 fp16: bool = False,
                  fps_momentum: float = 0.9,
                  log: Callable[[str], Any] = print) -> Dict[str, Any]:
     """Segment every frame of a source, draw it with an FPS figure, save it.
@@ -247,6 +249,9 @@ def run_realtime(config: Union[str, Config],
         max_frames (int, optional): Stop after this many frames.
         show (bool): Also show the frames in a window (needs an OpenCV
             build with a GUI; ``q`` stops). Defaults to False.
+        fp16 (bool): Mixed precision (float16 autocast on CUDA, bfloat16
+            on the CPU; :func:`~mmregion.apis.inference.mixed_precision`).
+            Defaults to False.
         fps_momentum (float): Smoothing of the drawn FPS figure.
         log (Callable[[str], Any]): Receives one line per frame and the
             summary. Defaults to ``print``.
@@ -285,7 +290,10 @@ def run_realtime(config: Union[str, Config],
             if max_frames is not None and index >= max_frames:
                 break
             start = time.perf_counter()
-            result = inference_detector(model, frame, test_pipeline=pipeline)
+            with (mixed_precision(model, device) if fp16 else
+                  contextlib.nullcontext()):
+                result = inference_detector(
+                    model, frame, test_pipeline=pipeline)
             visualizer.add_datasample(
                 name,
                 cv2.cvtColor(frame, cv2.COLOR_BGR2RGB),
@@ -384,6 +392,9 @@ def add_realtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--show', action='store_true',
         help='show the frames (needs OpenCV with a GUI; q quits)')
+    parser.add_argument(
+        '--fp16', action='store_true', help='mixed precision: float16 '
+        'autocast on CUDA, bfloat16 on the CPU')
 
 
 def run_realtime_cli(args: argparse.Namespace,
@@ -410,7 +421,8 @@ def run_realtime_cli(args: argparse.Namespace,
             texts=args.texts,
             clip_checkpoint=args.clip_checkpoint,
             max_frames=args.max_frames,
-            show=args.show)
+            show=args.show,
+            fp16=args.fp16)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         sys.exit(f'error: {error}')
     except KeyboardInterrupt:

@@ -122,6 +122,15 @@ def test_max_frames_and_video_output_from_a_folder(shapes_root, tmp_path):
     assert stats['frames'] == 3 and len(_read_video(out)) == 3
 
 
+def test_fp16_frames(shapes_root):
+    """bfloat16 autocast on the CPU runs YOLACT's backbone and neck; the
+    detections stay float32 for mmcv's kernels and the drawing."""
+    stats = run_realtime(
+        _tiny(), osp.join(shapes_root, 'val'), max_frames=2, fp16=True,
+        log=lambda _: 0)
+    assert stats['frames'] == 2 and len(stats['instances']) == 2
+
+
 def test_bad_sources_fail_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.mp4 does not exist'):
         run_realtime(_tiny(), str(tmp_path / 'nope.mp4'))

@@ -35,6 +35,8 @@ def _run(args, **kwargs):
     ('tools/misc/run_ovd_experiment.py', '--pretrain-iters'),
     ('tools/deployment/export_onnx.py', '--dynamic-batch'),
     ('tools/analysis_tools/benchmark_onnx.py', '--yolact-batches'),
+    ('tools/misc/extract_region_features.py', '--proposals'),
+    ('tools/analysis_tools/benchmark_fp16.py', '--threads'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])

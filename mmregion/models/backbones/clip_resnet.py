@@ -16,6 +16,7 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...fileio import load_checkpoint_file
+from .clip_checkpoints import missing_file_message, resolve_clip_checkpoint
 
 RES_LAYERS = ('layer1', 'layer2', 'layer3', 'layer4')
 
@@ -41,10 +42,14 @@ class CLIPResNet(BaseModule):
     :meth:`res5_regions` and :meth:`embed_res5`, let a mask head read the
     res5 maps the embeddings are pooled from.
 
-    Pretrained weights come from ``checkpoint`` (a local file, read by
-    :func:`load_clip_visual_state_dict`: an OpenAI TorchScript archive such
+    Pretrained weights come from ``checkpoint``: a local file, read by
+    :func:`load_clip_visual_state_dict` (an OpenAI TorchScript archive such
     as ``RN50.pt``, a CLIP or visual-tower state dict, or an open_clip
-    training checkpoint) and are loaded strictly by :meth:`init_weights`.
+    training checkpoint), or one of open_clip's pretrained tags of the
+    model (``'openai'``, ``'yfcc15m'``, ``'cc12m'`` for RN50), which
+    open_clip's loader finds in its cache or downloads when the module is
+    built (offline and not cached: one line naming what to download). The
+    file is loaded strictly by :meth:`init_weights`.
     Without it the weights keep open_clip's random initialisation;
     ``init_cfg=dict(type='Pretrained', checkpoint=...)`` still loads an
     mmengine checkpoint of this module (keys as above), by mmengine's
@@ -68,8 +73,9 @@ class CLIPResNet(BaseModule):
         frozen_bn (bool): Replace every BatchNorm2d by a
             ``FrozenBatchNorm2d`` (fixed statistics and affine parameters,
             RegionCLIP's FrozenBN). Defaults to True.
-        checkpoint (str, optional): A local CLIP weight file loaded by
-            :meth:`init_weights`. Defaults to None.
+        checkpoint (str, optional): A local CLIP weight file or an
+            open_clip pretrained tag, loaded by :meth:`init_weights`.
+            Defaults to None.
         init_cfg (dict or list[dict], optional): mmengine initialisation
             config; not together with ``checkpoint``. Defaults to None.
     """
@@ -102,6 +108,8 @@ class CLIPResNet(BaseModule):
             raise ValueError(
                 f'CLIPResNet: give either checkpoint ({checkpoint!r}) or '
                 f'init_cfg ({init_cfg}), not both')
+        checkpoint, _ = resolve_clip_checkpoint(
+            model_name, checkpoint, f'CLIPResNet({model_name!r})')
         super().__init__(init_cfg=init_cfg)
         visual = open_clip.create_model(model_name, pretrained=None).visual
         if frozen_bn:
@@ -221,8 +229,11 @@ class CLIPResNet(BaseModule):
             ValueError: When a tensor's shape differs (naming the file, the
                 key and both shapes) or keys are missing or unexpected.
         """
-        state = load_clip_visual_state_dict(path)
         target = f"CLIPResNet('{self.model_name}')"
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                missing_file_message(target, self.model_name, path))
+        state = load_clip_visual_state_dict(path)
         hint = _variant_hint(state, self.model_name)
         own = self.state_dict()
         for key, value in own.items():
@@ -326,8 +337,9 @@ def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
     :func:`mmregion.fileio.load_checkpoint_file`: a TorchScript archive
     (OpenAI's ``RN50.pt``, opened with ``torch.jit.load``; its
     ``input_resolution``, ``context_length`` and ``vocab_size`` entries are
-    dropped as open_clip does), a state dict, or a training checkpoint with
-    a ``state_dict`` entry (``module.`` prefixes stripped).
+    dropped as open_clip does), a state dict, a training checkpoint with
+    a ``state_dict`` entry (``module.`` prefixes stripped), or a
+    ``.safetensors`` file (what open_clip's hub downloads).
 
     Args:
         path (str): The local file.
@@ -335,6 +347,9 @@ def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
     Returns:
         dict[str, Tensor]: The tensors by name.
     """
+    if path.endswith('.safetensors'):  # open_clip's hub files
+        from safetensors.torch import load_file
+        return load_file(path)
     obj = load_checkpoint_file(path, map_location='cpu')
     if isinstance(obj, torch.jit.ScriptModule):
         state = dict(obj.state_dict())

@@ -82,7 +82,7 @@ class OpenVocabYOLACTHead(OpenVocabularyMixin, BatchedYOLACTHead):
         b, _, h, w = x.shape
         a = self.num_base_priors
         emb = self.conv_cls(x).view(b, a, self.embed_dim, h, w)
-        logits = self.classifier(emb.permute(0, 3, 4, 1, 2).reshape(
+        logits = self.classify(emb.permute(0, 3, 4, 1, 2).reshape(
             -1, self.embed_dim))
         logits = logits.view(b, h, w, a * self.cls_out_channels)
         return (logits.permute(0, 3, 1, 2), self.conv_reg(x),

@@ -9,6 +9,8 @@ from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 from ...fileio import is_torchscript_archive
+from ..backbones.clip_checkpoints import (missing_file_message,
+                                          resolve_clip_checkpoint)
 
 _HASH_CHUNK = 1 << 20
 
@@ -47,34 +49,40 @@ def clip_identity(
     Args:
         model_name (str): An open_clip model name (``'RN50'``, ``'RN50x4'``,
             ``'RN-tiny'``, ...).
-        checkpoint (str, optional): Path of a local weight file. None gives
-            random weights.
+        checkpoint (str, optional): Path of a local weight file, or an
+            open_clip pretrained tag (``'openai'``), resolved to open_clip's
+            cached file (downloaded when possible). None gives random
+            weights.
         quick_gelu (bool, optional): Use QuickGELU activations. None: True
             for TorchScript archives (OpenAI's releases were trained with
-            QuickGELU), else the model config's setting.
+            QuickGELU), else the tag's or the model config's setting.
 
     Returns:
-        dict: ``model`` (str), ``checkpoint`` (str, '' for none),
+        dict: ``model`` (str), ``checkpoint`` (str, the local file, '' for
+        none),
         ``checkpoint_id`` (str, :func:`checkpoint_fingerprint`, '' for none),
         ``torchscript`` (bool) and ``quick_gelu`` (bool, resolved).
 
     Raises:
-        ValueError: If open_clip does not know ``model_name``.
-        FileNotFoundError: If ``checkpoint`` is not an existing file.
+        ValueError: If open_clip does not know ``model_name`` or
+            ``checkpoint`` is neither a path nor a tag.
+        FileNotFoundError: If ``checkpoint`` is not an existing file or a
+            tag open_clip can fetch (the message names the download).
     """
     model_cfg = open_clip.get_model_config(model_name)
     if model_cfg is None:
         raise ValueError(
             f'CLIPTextEncoder: {model_name!r} is not an open_clip model name '
             f'(e.g. RN50, RN50x4, RN-tiny; see open_clip.list_models())')
+    checkpoint, pretrained = resolve_clip_checkpoint(
+        model_name, checkpoint, 'CLIPTextEncoder')
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(
-            f'CLIPTextEncoder: checkpoint {checkpoint!r} is not a file; give '
-            f'a local weight file (OpenAI RN50.pt, an open_clip checkpoint or '
-            f'a state dict), downloads are not attempted')
+            missing_file_message('CLIPTextEncoder', model_name, checkpoint))
     torchscript = checkpoint is not None and is_torchscript_archive(checkpoint)
     if quick_gelu is None:
-        quick_gelu = torchscript or model_cfg.get('quick_gelu', False)
+        quick_gelu = torchscript or pretrained.get(
+            'quick_gelu', model_cfg.get('quick_gelu', False))
     return dict(
         model=model_name,
         checkpoint=checkpoint or '',
@@ -87,20 +95,22 @@ def clip_identity(
 class CLIPTextEncoder(nn.Module):
     """A frozen open_clip text tower with its tokenizer.
 
-    The model comes from ``open_clip.create_model(model_name,
-    pretrained=checkpoint)`` and its visual tower is dropped. Checkpoints are
-    local files only: OpenAI TorchScript archives (``RN50.pt``; opened with
-    ``torch.jit.load``), open_clip checkpoints and plain state dicts (loaded
-    with ``weights_only=True``), all through
-    :func:`~mmregion.models.backbones.clip_resnet.load_clip_state_dict`. All parameters have
-    ``requires_grad=False`` and the model stays in eval mode when the
-    module is put in train mode.
+    The model comes from ``open_clip.create_model(model_name)`` with the
+    checkpoint's weights loaded, and its visual tower is dropped.
+    Checkpoints are open_clip pretrained tags (``'openai'``: open_clip's
+    cached download, see :func:`~mmregion.models.backbones.
+    clip_checkpoints.resolve_clip_checkpoint`) or local files: OpenAI
+    TorchScript archives (``RN50.pt``; opened with ``torch.jit.load``),
+    open_clip checkpoints and plain state dicts (``weights_only=True``),
+    all read through :func:`~mmregion.models.backbones.clip_resnet.
+    load_clip_state_dict`. All parameters have ``requires_grad=False``
+    and the model stays in eval mode when the module is put in train mode.
 
     Args:
         model_name (str): An open_clip model name (``'RN50'``, ``'RN50x4'``,
             ``'RN-tiny'``, ...).
-        checkpoint (str, optional): Path of a local weight file. None gives
-            random weights (tests only).
+        checkpoint (str, optional): A local weight file or an open_clip
+            pretrained tag. None gives random weights (tests only).
         quick_gelu (bool, optional): Use QuickGELU. None: True for
             TorchScript (OpenAI) archives, else the model config's setting.
         batch_size (int): Prompts per forward pass in :meth:`encode`.
@@ -123,9 +133,10 @@ class CLIPTextEncoder(nn.Module):
             model_name)['embed_dim']
         self.clip = open_clip.create_model(
             model_name, quick_gelu=self.identity['quick_gelu'])
-        if checkpoint is not None:
+        if self.identity['checkpoint']:
             from ..backbones.clip_resnet import load_clip_state_dict
-            self.clip.load_state_dict(load_clip_state_dict(checkpoint))
+            self.clip.load_state_dict(
+                load_clip_state_dict(self.identity['checkpoint']))
         del self.clip.visual
         self.clip.requires_grad_(False)
         self.clip.eval()

@@ -1,6 +1,6 @@
 """Train and test vocabularies for heads that classify with text embeddings."""
 import os.path as osp
-from typing import Mapping, Optional, Union
+from typing import Dict, Mapping, Optional, Union
 
 import torch
 from torch import Tensor
@@ -9,6 +9,8 @@ from ..language.vocabulary import Vocabulary
 from .text_classifier import TextClassifier
 
 VocabularyLike = Union[str, Tensor, Vocabulary, Mapping, None]
+
+MODES = ('train', 'test')
 
 
 def load_embeddings(source: VocabularyLike, where: str) -> Optional[Tensor]:
@@ -20,7 +22,7 @@ def load_embeddings(source: VocabularyLike, where: str) -> Optional[Tensor]:
             and RegionCLIP's ``*_cls_emb*.pth``); a :class:`Vocabulary`; or
             a dict of :meth:`Vocabulary.build` arguments (``names``,
             ``encoder`` = a ``CLIPTextEncoder`` config, ``templates``,
-            ``cache_dir``) to embed class names when the model is built.
+            ``cache_dir``) to embed class names.
         where (str): Named in error messages.
 
     Returns:
@@ -33,8 +35,10 @@ def load_embeddings(source: VocabularyLike, where: str) -> Optional[Tensor]:
     if isinstance(source, Mapping):
         return Vocabulary.build(**source).embeddings
     if not osp.isfile(source):
-        raise FileNotFoundError(f'{where}: vocabulary file {source} does not '
-                                f'exist')
+        raise FileNotFoundError(
+            f'{where}: vocabulary file {source} does not exist; make it '
+            f'with tools/misc/extract_text_embeddings.py (or give the words '
+            f'with --texts / set_vocabulary for inference)')
     return Vocabulary.load(source).embeddings
 
 
@@ -42,17 +46,29 @@ class OpenVocabularyMixin:
     """Give a head a :class:`TextClassifier` with two vocabularies.
 
     The train vocabulary (base classes) is active in train mode, the test
-    vocabulary (base + novel, or the user's words) in eval mode;
-    ``num_classes`` is always the size of the active vocabulary, so no
-    config needs a class count. Mix in before the ``nn.Module`` base class
-    and call :meth:`init_vocabularies` in ``__init__``.
+    vocabulary (base + novel, or the user's words; the train one when there
+    is none) in eval mode; ``num_classes`` is always the size of the active
+    vocabulary, so no config needs a class count. Mix in before the
+    ``nn.Module`` base class and call :meth:`init_vocabularies` in
+    ``__init__``.
+
+    Files and class-name dicts are read when first needed, not when the
+    model is built: the train vocabulary when the head is put in train mode
+    (so training fails before its first iteration when the file is
+    missing), the active one when the head classifies or ``num_classes`` is
+    read. A zero-shot model given its words by :meth:`set_vocabulary`
+    (``--texts``) therefore never reads the config's vocabulary files.
+    Tensors and :class:`Vocabulary` objects are checked at build time.
     """
 
     @property
     def num_classes(self) -> int:
         """Number of classes of the active vocabulary (0 before set-up)."""
         classifier = self.__dict__.get('_modules', {}).get('classifier')
-        return 0 if classifier is None else classifier.num_classes
+        if classifier is None:
+            return 0
+        self._activate(resolve=True)
+        return classifier.num_classes
 
     @num_classes.setter
     def num_classes(self, value: int) -> None:
@@ -80,7 +96,7 @@ class OpenVocabularyMixin:
     def init_vocabularies(self, embed_dim: int, train_vocabulary,
                           test_vocabulary, temperature: float,
                           where: str) -> None:
-        """Build the classifier and load both vocabularies.
+        """Build the classifier and take both vocabularies.
 
         Args:
             embed_dim (int): Feature and text-embedding dim D.
@@ -92,29 +108,76 @@ class OpenVocabularyMixin:
         """
         self.classifier = TextClassifier(embed_dim, temperature=temperature)
         self._vocab_where = where
-        self.register_buffer(
-            'train_embeddings', torch.zeros(0, embed_dim), persistent=False)
-        self.register_buffer(
-            'test_embeddings', torch.zeros(0, embed_dim), persistent=False)
-        for mode, source in (('train', train_vocabulary),
-                             ('test', test_vocabulary)):
-            emb = load_embeddings(source, f'{where}.{mode}_vocabulary')
-            if emb is not None:
-                self.classifier.set_vocabulary(emb,
-                                               f'{where}.{mode}_vocabulary')
-                setattr(self, f'{mode}_embeddings', emb.float())
-        self._activate()
+        self._vocab_sources: Dict[str, VocabularyLike] = {}
+        for mode in MODES:
+            self.register_buffer(
+                f'{mode}_embeddings', torch.zeros(0, embed_dim),
+                persistent=False)
+        for mode, source in zip(MODES, (train_vocabulary, test_vocabulary)):
+            if isinstance(source, (Tensor, Vocabulary)):
+                self._store_vocabulary(
+                    mode, load_embeddings(source, self._mode_where(mode)))
+            elif source is not None:
+                self._vocab_sources[mode] = source
 
-    def _activate(self) -> None:
-        """Point the classifier at the vocabulary of the current mode."""
-        use = self.train_embeddings
-        if not self.training and len(self.test_embeddings):
-            use = self.test_embeddings
-        if len(use):
+    def _mode_where(self, mode: str) -> str:
+        return f'{self._vocab_where}.{mode}_vocabulary'
+
+    def _store_vocabulary(self, mode: str, emb: Tensor) -> None:
+        """Check ``emb`` (C, D) against the classifier and keep it."""
+        self.classifier.set_vocabulary(emb, self._mode_where(mode))
+        setattr(self, f'{mode}_embeddings',
+                emb.float().to(self.train_embeddings.device))
+
+    def resolve_vocabulary(self, mode: str) -> Optional[Tensor]:
+        """Read the ``mode`` vocabulary now if it is still a file or dict.
+
+        Args:
+            mode (str): ``'train'`` or ``'test'``.
+
+        Returns:
+            Tensor | None: Its (C, D) embeddings, None when it has none.
+        """
+        source = self._vocab_sources.pop(mode, None)
+        if source is not None:
+            self._store_vocabulary(
+                mode, load_embeddings(source, self._mode_where(mode)))
+        emb = getattr(self, f'{mode}_embeddings')
+        return emb if len(emb) else None
+
+    def _activate(self, resolve: bool = False) -> None:
+        """Point the classifier at the vocabulary of the current mode.
+
+        Args:
+            resolve (bool): Read a pending file of that vocabulary first.
+        """
+        use = None
+        if not self.training:
+            use = (self.resolve_vocabulary('test') if resolve else
+                   self.test_embeddings if len(self.test_embeddings) else None)
+        if use is None:
+            use = (self.resolve_vocabulary('train') if resolve else
+                   self.train_embeddings)
+        if use is not None and len(use):
             self.classifier.set_vocabulary(use, self._vocab_where)
+
+    def classify(self, features: Tensor) -> Tensor:
+        """Score features against the active vocabulary.
+
+        Args:
+            features (Tensor): (N, D) features.
+
+        Returns:
+            Tensor: (N, C + 1) logits, background last.
+        """
+        self._activate(resolve=True)
+        return self.classifier(features)
 
     def train(self, mode: bool = True):
         """Switch mode and the matching vocabulary.
+
+        Train mode reads the train vocabulary, so a missing file stops
+        training before its first iteration.
 
         Args:
             mode (bool): Train mode if True.
@@ -123,6 +186,8 @@ class OpenVocabularyMixin:
             The module itself.
         """
         super().train(mode)
+        if mode and 'train' in self._vocab_sources:
+            self.resolve_vocabulary('train')
         self._activate()
         return self
 
@@ -134,11 +199,12 @@ class OpenVocabularyMixin:
                 as :func:`load_embeddings` reads them.
             mode (str): ``'test'`` or ``'train'``. Defaults to ``'test'``.
         """
-        if mode not in ('train', 'test'):
+        if mode not in MODES:
             raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
         where = f'{self._vocab_where}.set_vocabulary({mode})'
         emb: Optional[Tensor] = load_embeddings(embeddings, where)
         self.classifier.set_vocabulary(emb, where)
+        self._vocab_sources.pop(mode, None)
         setattr(self, f'{mode}_embeddings',
                 emb.float().to(self.train_embeddings.device))
         self._activate()

@@ -111,9 +111,14 @@ def test_errors(tiny_clip, tmp_path):
     with pytest.raises(ValueError, match="'RN-nope' is not an open_clip"):
         CLIPTextEncoder('RN-nope')
     missing = str(tmp_path / 'RN50.pt')
-    with pytest.raises(FileNotFoundError, match='RN50.pt.* is not a file'):
+    with pytest.raises(FileNotFoundError,
+                       match='RN50.pt does not exist .no released weights'):
         CLIPTextEncoder('RN-tiny', checkpoint=missing)
-    with pytest.raises(FileNotFoundError, match="'openai' is not a file"):
+    with pytest.raises(FileNotFoundError, match='RN50.pt does not exist; '
+                       'download https://openaipublic.*/RN50.pt'):
+        CLIPTextEncoder('RN50', checkpoint=missing)
+    with pytest.raises(ValueError, match="'openai' is not a file and not an "
+                       'open_clip pretrained tag of RN-tiny .tags: none'):
         CLIPTextEncoder('RN-tiny', checkpoint='openai')
     with pytest.raises(ValueError, match='batch_size must be >= 1, got 0'):
         CLIPTextEncoder('RN-tiny', batch_size=0)

@@ -87,7 +87,7 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
             and class-agnostic deltas (N, 4).
         """
         x = x.flatten(1)
-        return self.classifier(x), self.fc_reg(x)
+        return self.classify(x), self.fc_reg(x)
 
     def predict_by_feat(self,
                         rois: Tuple[Tensor],
