@@ -210,8 +210,7 @@ class WebDemo:
         self.inferencer.visualizer.dataset_meta = model.dataset_meta
         self.model_meta = dict(model.dataset_meta)
         self.head = self._vocabulary_head(model)
-        self.model_vocabulary = (None if self.head is None else
-                                 self.head.test_embeddings.clone())
+        self.model_vocabulary = self._model_vocabulary(self.head)
         self.vocab_args = dict(clip_checkpoint=clip_checkpoint,
                                clip_model=clip_model, templates=templates,
                                cache_dir=cache_dir)
@@ -228,6 +227,17 @@ class WebDemo:
             return vocabulary_head(model)
         except ValueError:
             return None
+
+    @staticmethod
+    def _model_vocabulary(head) -> Optional[torch.Tensor]:
+        """The (C, D) embeddings the model uses in eval mode: its test
+        vocabulary, else its train one (read now if still a file)."""
+        if head is None:
+            return None
+        emb = head.resolve_vocabulary('test')
+        if emb is None:
+            emb = head.resolve_vocabulary('train')
+        return None if emb is None else emb.clone()
 
     @property
     def open_vocabulary(self) -> bool:
