@@ -38,6 +38,7 @@ def load_config(config: str,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     check_config_keys(cfg)
+    use_atomic_checkpoints(cfg)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -45,6 +46,28 @@ def load_config(config: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def use_atomic_checkpoints(cfg: Config) -> bool:
+    """Save checkpoints with :class:`AtomicCheckpointHook`.
+
+    mmengine's ``CheckpointHook`` (mmdet's ``default_runtime``) writes
+    checkpoints and ``last_checkpoint`` with a plain ``open``; a run killed
+    meanwhile leaves a truncated file where ``--resume`` reads. The subclass
+    writes both atomically and behaves the same otherwise.
+
+    Args:
+        cfg (Config): A config; changed in place.
+
+    Returns:
+        bool: True when ``default_hooks.checkpoint`` was switched.
+    """
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if hook is None or hook.get('type') not in ('CheckpointHook',
+                                               'mmengine.CheckpointHook'):
+        return False
+    hook['type'] = 'AtomicCheckpointHook'
+    return True
 
 
 def _build_runner(cfg: Config) -> Runner:
