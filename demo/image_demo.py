@@ -11,6 +11,8 @@ to OUT_DIR/preds.
 """
 import argparse
 
+from mmregion.apis.cli import add_cli_arguments, check_image_inputs, cli_main
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -35,11 +37,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--score-thr', type=float, default=0.3, help='score threshold')
     parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
+    add_cli_arguments(parser, trust_checkpoint=True)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    check_image_inputs(args.inputs)
     from mmregion.apis.inference import init_open_vocab_inferencer
     inferencer = init_open_vocab_inferencer(
         args.config, args.weights, args.texts, args.clip_checkpoint,
@@ -54,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

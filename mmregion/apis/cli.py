@@ -21,8 +21,8 @@ their traceback and status 1. Writes a later run reads go through
 :mod:`mmregion.fileio`'s atomic writes, so a failed run leaves no
 half-written output.
 
-This module imports only the standard library, so a tool can import it
-before its heavy dependencies.
+This module imports only the standard library (``mmregion``'s own
+``__init__`` still registers the models when a tool imports it).
 """
 import argparse
 import json
@@ -30,6 +30,7 @@ import os
 import pickle
 import sys
 import traceback
+import warnings
 from typing import Any, Callable, List, NoReturn, Optional, Sequence
 
 EXIT_USER_ERROR = 2
@@ -48,6 +49,11 @@ key typo) and torch's ``load_state_dict`` size mismatches."""
 
 TRUST_ENV = 'MMREGION_TRUST_CHECKPOINTS'
 """Set to ``1`` by ``--trust-checkpoint`` (see :mod:`mmregion.fileio`)."""
+
+QUIET_WARNINGS = ('pkg_resources is deprecated', )
+"""Warnings of the environment, not of the user's input, that the tools
+hide (mmengine imports ``pkg_resources`` to resolve ``mmdet::`` configs,
+and setuptools >= 81 warns on every run)."""
 
 _state = dict(debug=False)
 
@@ -98,6 +104,53 @@ def add_cli_arguments(parser: argparse.ArgumentParser,
     return parser
 
 
+IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff',
+                    '.webp')
+"""Files a folder input is searched for (as mmdet's inferencer)."""
+
+
+def check_image_inputs(inputs: str) -> List[str]:
+    """The images of an image file or folder, each checked to decode.
+
+    Call it before building a model, so that a bad input stops the tool
+    before anything is written.
+
+    Args:
+        inputs (str): An image file or a folder of images.
+
+    Returns:
+        list[str]: The image files, sorted.
+
+    Raises:
+        FileNotFoundError: If ``inputs`` does not exist.
+        ValueError: If a folder has no images, or a file is empty or not
+            a readable image.
+    """
+    import cv2
+    if not os.path.exists(inputs):
+        raise FileNotFoundError(f'{inputs}: no such image file or folder')
+    if os.path.isdir(inputs):
+        files = sorted(
+            os.path.join(inputs, name) for name in os.listdir(inputs)
+            if name.lower().endswith(IMAGE_EXTENSIONS))
+        if not files:
+            raise ValueError(f'{inputs}: the folder has no images (expected '
+                             f'files ending in {", ".join(IMAGE_EXTENSIONS)})')
+    else:
+        files = [inputs]
+    for path in files:
+        if os.path.getsize(path) == 0:
+            raise ValueError(f'{path}: the image file is empty')
+        if not os.access(path, os.R_OK):
+            raise PermissionError(f'{path}: the image file is not readable '
+                                  f'(permission denied)')
+        if cv2.imread(path, cv2.IMREAD_UNCHANGED) is None:
+            raise ValueError(
+                f'{path}: not a readable image (OpenCV cannot decode it; '
+                f'expected {", ".join(IMAGE_EXTENSIONS)})')
+    return files
+
+
 def format_error(error: BaseException,
                  max_lines: int = MAX_LINES) -> List[str]:
     """The lines :func:`cli_main` prints for a user error.
@@ -143,6 +196,8 @@ def cli_main(main: Callable[[], Any],
     if argv is not None:
         sys.argv[1:] = list(argv)
     _state['debug'] = '--debug' in sys.argv[1:]
+    for message in QUIET_WARNINGS:
+        warnings.filterwarnings('ignore', message=message)
     try:
         main()
     except KeyboardInterrupt:

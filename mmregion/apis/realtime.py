@@ -10,7 +10,6 @@ drawing.
 import argparse
 import os
 import os.path as osp
-import sys
 import time
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
                     Tuple, Union)
@@ -24,6 +23,7 @@ from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
 from torch import nn
 
+from .cli import add_cli_arguments
 from .inference import load_vocabulary, vocabulary_head
 
 IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
@@ -384,12 +384,14 @@ def add_realtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--show', action='store_true',
         help='show the frames (needs OpenCV with a GUI; q quits)')
+    add_cli_arguments(parser, trust_checkpoint=True)
 
 
 def run_realtime_cli(args: argparse.Namespace,
                      source: Union[str, int]) -> None:
-    """Run :func:`run_realtime` from parsed demo arguments; exit with the
-    error message on bad input.
+    """Run :func:`run_realtime` from parsed demo arguments (the demos run
+    it through :func:`mmregion.apis.cli.cli_main`, which prints bad input
+    as one line and exits with status 2).
 
     Args:
         args (argparse.Namespace): From a parser with
@@ -397,7 +399,7 @@ def run_realtime_cli(args: argparse.Namespace,
         source (str | int): Video file, image folder or camera index.
     """
     if not (args.out or args.out_dir or args.show):
-        sys.exit('error: give --out, --out-dir or --show')
+        raise ValueError('give --out, --out-dir or --show')
     try:
         run_realtime(
             args.config,
@@ -411,7 +413,5 @@ def run_realtime_cli(args: argparse.Namespace,
             clip_checkpoint=args.clip_checkpoint,
             max_frames=args.max_frames,
             show=args.show)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        sys.exit(f'error: {error}')
     except KeyboardInterrupt:
         print('stopped')

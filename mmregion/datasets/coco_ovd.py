@@ -1,26 +1,22 @@
-"""A COCO-format open-vocabulary dataset: base/novel split from its file."""
+"""COCO open-vocabulary detection: the 65 OVD classes, split from the file."""
 from mmdet.registry import DATASETS
 
-from .validated_coco import ValidatedCocoDataset
+from ..data.ovd_splits import COCO_OVD_CLASSES
+from .custom_ovd import CustomOVDDataset
 
 
 @DATASETS.register_module()
-class CocoOVDDataset(ValidatedCocoDataset):
-    """A COCO-format dataset whose classes and split come from its files.
+class CocoOVDDataset(CustomOVDDataset):
+    """COCO restricted to the 65 OVD classes, or to its base/novel group.
 
-    The classes are the annotation file's categories (in file order); the
-    base/novel split is their ``split`` field, or ``novel_classes`` /
-    ``split_file`` in the config (see :class:`ValidatedCocoDataset`).
-    Train on ``class_group='base'`` (annotations of other classes are
-    dropped), test on ``'all'``. Any COCO-format dataset works: write its
-    files with ``tools/misc/make_ovd_split.py custom INSTANCES.json OUT_DIR
-    --novel 'x,y'``. COCO's OVR-CNN split (48 base / 17 novel) is the case
-    ``make_ovd_split.py coco``, whose files keep the 65 OVD categories with
-    their ``split``.
+    :class:`CustomOVDDataset` with COCO's 65 OVD class names as the classes
+    considered (so the original ``instances_*2017.json`` works too, with
+    ``novel_classes`` given). The split is read like any dataset's: from
+    the categories' ``split`` field, which ``tools/misc/make_ovd_split.py
+    coco`` writes (48 base / 17 novel, OVR-CNN), or from ``novel_classes``
+    / ``split_file``. Train on ``class_group='base'``, test on ``'all'``.
 
     Args:
-        **kwargs: Arguments of :class:`ValidatedCocoDataset`
-            (``class_group``, ``novel_classes``, ``split_file`` among them;
-            default: all the file's classes).
+        **kwargs: Arguments of :class:`CustomOVDDataset`.
     """
-    METAINFO = dict(classes=())
+    METAINFO = dict(classes=COCO_OVD_CLASSES)

@@ -6,7 +6,10 @@ Any COCO-format dataset (:func:`make_custom_ovd_split`): from
 * ``NAME_ovd_train_base.json``: the annotations of the base classes and
   the images that have at least one of them;
 * ``NAME_ovd_val_all.json``: every image and annotation;
-* ``NAME_ovd_categories.json``: ``{"base": [names], "novel": [names]}``.
+* ``NAME_ovd_categories.json``: ``{"base": [names], "novel": [names]}``;
+* ``NAME_ovd_names_base.txt``, ``NAME_ovd_names_all.txt``: the class names
+  of the training and of the test vocabulary, one a line, in label order
+  (``tools/misc/extract_text_embeddings.py --names-file``).
 
 Every category of both instances files gets a ``split`` field ('base' or
 'novel'), which :class:`mmregion.datasets.CocoOVDDataset` (``class_group``)
@@ -53,7 +56,8 @@ from typing import Collection, Dict, List, Optional, Sequence, Set
 
 from mmengine.logging import print_log
 
-from ..fileio import dump_json_atomic
+from ..fileio import atomic_open, dump_json_atomic
+from .validated_coco import segmentation_problem
 from ..data.ovd_splits import (COCO_OVD_CLASSES, LVIS_BASE_FREQUENCIES,
                                category_splits, coco_ovd_split,
                                lvis_ovd_split)
@@ -76,8 +80,9 @@ def load_instances_json(path: str) -> dict:
 
     Returns:
         dict: The parsed file. It has the lists ``images``, ``annotations``
-        and ``categories``; every entry has the fields the split needs, and
-        every annotation refers to a listed image and category.
+        and ``categories``; every entry has the fields the split needs,
+        every annotation refers to a listed image and category, and every
+        ``segmentation`` is a valid polygon list or RLE.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: no such annotation file')
@@ -109,6 +114,12 @@ def load_instances_json(path: str) -> dict:
                 f'{path}: annotation id {ann["id"]} has category_id '
                 f'{ann["category_id"]}, which is not among the file\'s '
                 f'categories')
+        problem = (segmentation_problem(ann['segmentation'])
+                   if 'segmentation' in ann else None)
+        if problem is not None:
+            raise ValueError(
+                f'{path}: annotation id {ann["id"]} of image id '
+                f'{ann["image_id"]} has a malformed segmentation: {problem}')
         if ann['image_id'] not in img_ids:
             raise ValueError(
                 f'{path}: annotation id {ann["id"]} has image_id '
@@ -268,8 +279,8 @@ def make_custom_ovd_split(instances_json: str,
         base_classes (Sequence[str], optional): Base category names.
 
     Returns:
-        dict[str, str]: ``'train_base'``, ``'val_all'`` and
-        ``'categories'`` → paths of the written files.
+        dict[str, str]: ``'train_base'``, ``'val_all'``, ``'categories'``,
+        ``'names_base'`` and ``'names_all'`` → paths of the written files.
 
     Raises:
         ValueError: For names that are not categories of the file, a
@@ -304,6 +315,13 @@ def make_custom_ovd_split(instances_json: str,
     os.makedirs(out_dir, exist_ok=True)
     paths = {k: _out_path(instances_json, out_dir, k)
              for k in ('train_base', 'val_all', 'categories')}
+    for group in ('base', 'all'):
+        stem = osp.splitext(osp.basename(instances_json))[0]
+        paths[f'names_{group}'] = osp.join(
+            out_dir, f'{stem}_ovd_names_{group}.txt')
+        with atomic_open(paths[f'names_{group}']) as f:
+            f.write(''.join(f'{n}\n' for n in names
+                            if group == 'all' or groups[n] == group))
     _write_instances(paths['train_base'],
                      _subset(data, categories, base_ids, False))
     _write_instances(paths['val_all'],

@@ -147,6 +147,7 @@ def _refusal_reason(error: Exception) -> str:
                                            'Check the documentation'))
     ]
     reason = ' '.join(paragraphs).split('Check the documentation')[0]
+    reason = reason.split('. ')[0]  # not torch's allow-listing advice
     return reason.strip().rstrip('.') or type(error).__name__
 
 
