@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import os.path as osp
+import shlex
 import subprocess
 import sys
 import time
@@ -288,7 +289,7 @@ def markdown_table(results: Dict[str, Dict[str, object]]) -> str:
     for case in CASES:
         r = results[case.name]
         text = ' / '.join(r['stderr'].strip().splitlines()).replace('|', '\\|')
-        command = ' '.join(['python'] + case.args).replace('|', '\\|')
+        command = shlex.join(['python'] + case.args).replace('|', '\\|')
         rows.append(f'| {case.name} | `{command}` | {r["returncode"]} | '
                     f'{text} |')
     return '\n'.join(rows)
