@@ -31,7 +31,7 @@ import pickle
 import sys
 import traceback
 import warnings
-from typing import Any, Callable, List, NoReturn, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 EXIT_USER_ERROR = 2
 """Exit status of a tool stopped by bad input (as argparse's)."""
@@ -184,8 +184,10 @@ def format_error(error: BaseException,
 
 
 def cli_main(main: Callable[[], Any],
-             argv: Optional[Sequence[str]] = None) -> NoReturn:
-    """Run a tool's ``main`` and exit: 0, or 2 with a short user error.
+             argv: Optional[Sequence[str]] = None) -> None:
+    """Run a tool's ``main``; on a user error print it and exit with 2.
+
+    Returns normally when ``main`` does (the process then exits with 0).
 
     Args:
         main (Callable[[], Any]): The tool's entry point (it parses
@@ -209,4 +211,3 @@ def cli_main(main: Callable[[], Any],
         else:
             print('\n'.join(format_error(error)), file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
-    sys.exit(0)
