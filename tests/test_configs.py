@@ -56,7 +56,9 @@ EXPECTED = {
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
 def test_config_builds(path):
     cfg = Config.fromfile(path)
-    assert cfg.custom_imports.imports == ['mmregion']
+    assert cfg.custom_imports.imports == [
+        'mmregion', 'mmregion.engine.checkpoint_loader'
+    ]
     init_default_scope('mmdet')
     model = MODELS.build(ConfigDict(_without_files(cfg.model.to_dict())))
     name = osp.basename(path)
