@@ -15,7 +15,8 @@ Writes the visualised detections to OUT_DIR/vis and the predictions (json)
 to OUT_DIR/preds; ``--out-json`` writes all detections as one COCO file.
 """
 import argparse
-import sys
+
+from mmregion.apis.cli import add_cli_arguments, check_image_inputs, cli_main
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,6 +61,7 @@ def parse_args() -> argparse.Namespace:
         '--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
         help='onnxruntime: CONFIG is a .onnx file of '
         'tools/deployment/export_onnx.py (its vocabulary is fixed)')
+    add_cli_arguments(parser, trust_checkpoint=True)
     return parser.parse_args()
 
 
@@ -73,14 +75,7 @@ def main() -> None:
               f'{", ".join(classes)}; results in {args.out_dir}/vis and '
               f'{args.out_dir}/preds')
         return
-    try:
-        run(args)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f'error: {error}')
-
-
-def run(args: argparse.Namespace) -> None:
-    """Build the inferencer, detect, print a summary, write the files."""
+    check_image_inputs(args.inputs)
     from mmregion.apis.inference import init_open_vocab_inferencer
     inferencer = init_open_vocab_inferencer(
         args.config, args.weights, args.texts, args.clip_checkpoint,
@@ -103,4 +98,4 @@ def run(args: argparse.Namespace) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -15,6 +15,7 @@ Prints the FPS of every frame (inference + drawing) and the mean.
 """
 import argparse
 
+from mmregion.apis.cli import cli_main
 from mmregion.apis.realtime import add_realtime_arguments, run_realtime_cli
 
 
@@ -33,4 +34,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -25,6 +25,57 @@ def shapes_root(tmp_path_factory) -> str:
     return root
 
 
+def write_tiny_config(shapes_root: str, path: str, **changes) -> str:
+    """Write the tiny, deterministic variant of the demo config to ``path``.
+
+    ``changes`` are merged into the config (dotted keys allowed).
+    """
+    cfg = Config.fromfile(DEMO_CONFIG)
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+        dict(type='Resize', scale=(96, 96), keep_ratio=True),
+        dict(type='PackDetInputs')
+    ]
+    cfg.merge_from_dict({
+        'model.backbone.base_channels': 8,
+        'model.neck.in_channels': [32, 64, 128, 256],
+        'model.neck.out_channels': 16,
+        'model.rpn_head.in_channels': 16,
+        'model.rpn_head.feat_channels': 16,
+        'model.roi_head.bbox_roi_extractor.out_channels': 16,
+        'model.roi_head.bbox_head.in_channels': 16,
+        'model.roi_head.bbox_head.fc_out_channels': 32,
+        'model.roi_head.mask_roi_extractor.out_channels': 16,
+        'model.roi_head.mask_head.in_channels': 16,
+        'model.roi_head.mask_head.conv_out_channels': 16,
+        'train_dataloader.batch_size': 2,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'train_dataloader.dataset.data_root': shapes_root,
+        'train_dataloader.dataset.pipeline': pipeline,
+        'val_dataloader.batch_size': 2,
+        'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False,
+        'val_dataloader.dataset.data_root': shapes_root,
+        'test_dataloader.num_workers': 0,
+        'test_dataloader.persistent_workers': False,
+        'test_dataloader.dataset.data_root': shapes_root,
+        'val_evaluator.ann_file':
+        osp.join(shapes_root, 'annotations/instances_val.json'),
+        'test_evaluator.ann_file':
+        osp.join(shapes_root, 'annotations/instances_val.json'),
+        'train_cfg.max_epochs': 2,
+        'train_cfg.val_interval': 100,
+        'default_hooks.logger.interval': 1,
+        'randomness': dict(seed=0, deterministic=True),
+        'env_cfg.mp_cfg.mp_start_method': 'fork',
+    })
+    cfg.merge_from_dict(changes)
+    cfg.dump(path)
+    return path
+
+
 @pytest.fixture
 def tiny_config(shapes_root, tmp_path) -> Callable[..., str]:
     """Write a tiny, deterministic variant of the demo config.
@@ -34,51 +85,8 @@ def tiny_config(shapes_root, tmp_path) -> Callable[..., str]:
     """
 
     def make(name: str = 'tiny.py', **changes) -> str:
-        cfg = Config.fromfile(DEMO_CONFIG)
-        pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-            dict(type='Resize', scale=(96, 96), keep_ratio=True),
-            dict(type='PackDetInputs')
-        ]
-        cfg.merge_from_dict({
-            'model.backbone.base_channels': 8,
-            'model.neck.in_channels': [32, 64, 128, 256],
-            'model.neck.out_channels': 16,
-            'model.rpn_head.in_channels': 16,
-            'model.rpn_head.feat_channels': 16,
-            'model.roi_head.bbox_roi_extractor.out_channels': 16,
-            'model.roi_head.bbox_head.in_channels': 16,
-            'model.roi_head.bbox_head.fc_out_channels': 32,
-            'model.roi_head.mask_roi_extractor.out_channels': 16,
-            'model.roi_head.mask_head.in_channels': 16,
-            'model.roi_head.mask_head.conv_out_channels': 16,
-            'train_dataloader.batch_size': 2,
-            'train_dataloader.num_workers': 0,
-            'train_dataloader.persistent_workers': False,
-            'train_dataloader.dataset.data_root': shapes_root,
-            'train_dataloader.dataset.pipeline': pipeline,
-            'val_dataloader.batch_size': 2,
-            'val_dataloader.num_workers': 0,
-            'val_dataloader.persistent_workers': False,
-            'val_dataloader.dataset.data_root': shapes_root,
-            'test_dataloader.num_workers': 0,
-            'test_dataloader.persistent_workers': False,
-            'test_dataloader.dataset.data_root': shapes_root,
-            'val_evaluator.ann_file':
-            osp.join(shapes_root, 'annotations/instances_val.json'),
-            'test_evaluator.ann_file':
-            osp.join(shapes_root, 'annotations/instances_val.json'),
-            'train_cfg.max_epochs': 2,
-            'train_cfg.val_interval': 100,
-            'default_hooks.logger.interval': 1,
-            'randomness': dict(seed=0, deterministic=True),
-            'env_cfg.mp_cfg.mp_start_method': 'fork',
-        })
-        cfg.merge_from_dict(changes)
-        path = str(tmp_path / name)
-        cfg.dump(path)
-        return path
+        return write_tiny_config(shapes_root, str(tmp_path / name),
+                                 **changes)
 
     return make
 

@@ -8,6 +8,8 @@ import argparse
 
 from mmengine.config import DictAction
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Browse a dataset')
@@ -28,6 +30,7 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config settings, key=value pairs')
+    add_cli_arguments(parser)
     return parser.parse_args()
 
 
@@ -40,4 +43,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

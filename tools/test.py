@@ -1,14 +1,21 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT ...``."""
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG [CHECKPOINT] ...``."""
 import argparse
 import os
 
 from mmengine.config import DictAction
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint file; omitted: the weights the config names for '
+        'its modules (init_weights), e.g. the CLIP backbone of a zero-shot '
+        'open-vocabulary config')
     parser.add_argument(
         '--work-dir', help='the dir to save the file containing metrics')
     parser.add_argument(
@@ -32,6 +39,7 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_cli_arguments(parser, trust_checkpoint=True)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -53,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import os
 import os.path as osp
-import sys
 import time
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
                     Tuple, Union)
@@ -25,6 +24,7 @@ from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
 from torch import nn
 
+from .cli import add_cli_arguments
 from .inference import load_vocabulary, mixed_precision, vocabulary_head
 
 IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
@@ -395,12 +395,14 @@ def add_realtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--fp16', action='store_true', help='mixed precision: float16 '
         'autocast on CUDA, bfloat16 on the CPU')
+    add_cli_arguments(parser, trust_checkpoint=True)
 
 
 def run_realtime_cli(args: argparse.Namespace,
                      source: Union[str, int]) -> None:
-    """Run :func:`run_realtime` from parsed demo arguments; exit with the
-    error message on bad input.
+    """Run :func:`run_realtime` from parsed demo arguments (the demos run
+    it through :func:`mmregion.apis.cli.cli_main`, which prints bad input
+    as one line and exits with status 2).
 
     Args:
         args (argparse.Namespace): From a parser with
@@ -408,7 +410,7 @@ def run_realtime_cli(args: argparse.Namespace,
         source (str | int): Video file, image folder or camera index.
     """
     if not (args.out or args.out_dir or args.show):
-        sys.exit('error: give --out, --out-dir or --show')
+        raise ValueError('give --out, --out-dir or --show')
     try:
         run_realtime(
             args.config,
@@ -423,7 +425,5 @@ def run_realtime_cli(args: argparse.Namespace,
             max_frames=args.max_frames,
             show=args.show,
             fp16=args.fp16)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        sys.exit(f'error: {error}')
     except KeyboardInterrupt:
         print('stopped')

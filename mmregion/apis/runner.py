@@ -34,10 +34,15 @@ def load_config(config: str,
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config} does not exist')
     install_checkpoint_loader()
-    cfg = Config.fromfile(config)
+    try:
+        cfg = Config.fromfile(config)
+    except SyntaxError as error:
+        raise SyntaxError(f'{config}: not a valid Python config file: '
+                          f'{error.msg} (line {error.lineno})') from None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     check_config_keys(cfg)
+    use_atomic_checkpoints(cfg)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -45,6 +50,28 @@ def load_config(config: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def use_atomic_checkpoints(cfg: Config) -> bool:
+    """Save checkpoints with :class:`AtomicCheckpointHook`.
+
+    mmengine's ``CheckpointHook`` (mmdet's ``default_runtime``) writes
+    checkpoints and ``last_checkpoint`` with a plain ``open``; a run killed
+    meanwhile leaves a truncated file where ``--resume`` reads. The subclass
+    writes both atomically and behaves the same otherwise.
+
+    Args:
+        cfg (Config): A config; changed in place.
+
+    Returns:
+        bool: True when ``default_hooks.checkpoint`` was switched.
+    """
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if hook is None or hook.get('type') not in ('CheckpointHook',
+                                               'mmengine.CheckpointHook'):
+        return False
+    hook['type'] = 'AtomicCheckpointHook'
+    return True
 
 
 def _build_runner(cfg: Config) -> Runner:
@@ -97,12 +124,14 @@ def train(config: str,
         cfg.resume = True
         cfg.load_from = resume
     runner = _build_runner(cfg)
+    check_vocabulary_fits(runner.model, runner.train_loop.dataloader.dataset,
+                          'train', cfg)
     runner.train()
     return runner
 
 
 def test(config: str,
-         checkpoint: str,
+         checkpoint: Optional[str],
          work_dir: Optional[str] = None,
          cfg_options: Optional[dict] = None,
          out: Optional[str] = None,
@@ -114,7 +143,9 @@ def test(config: str,
 
     Args:
         config (str): Path of the config file.
-        checkpoint (str): Path of the checkpoint to evaluate.
+        checkpoint (str, optional): Path of the checkpoint to evaluate;
+            None evaluates the model with the weights its config names
+            (``init_weights``: zero-shot with a CLIP backbone).
         work_dir (str, optional): Output folder for logs and metrics.
         cfg_options (dict, optional): Config overrides.
         out (str, optional): Dump raw predictions to this ``.pkl`` file.
@@ -130,7 +161,7 @@ def test(config: str,
     from mmdet.engine.hooks.utils import trigger_visualization_hook
     from mmdet.evaluation import DumpDetResults
 
-    if not osp.isfile(checkpoint):
+    if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
     if out is not None and not out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out must be a .pkl file, got {out}')
@@ -141,10 +172,93 @@ def test(config: str,
             cfg, ConfigDict(show=show, show_dir=show_dir,
                             wait_time=wait_time))
     runner = _build_runner(cfg)
+    check_vocabulary_fits(runner.model, runner.test_loop.dataloader.dataset,
+                          'test', cfg)
+    if checkpoint is None:
+        runner.model.init_weights()  # zero-shot: the config's own weights
+    else:
+        check_checkpoint_fits(runner.model, checkpoint)
     load_local_backbone_weights(runner.model)
     if out is not None:
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=out))
     return runner.test()
+
+
+def check_vocabulary_fits(model, dataset, mode: str, cfg: Config) -> None:
+    """Refuse a vocabulary whose class count is not the dataset's.
+
+    An open-vocabulary head classifies against its vocabulary's rows, and
+    the dataset's labels index its classes: a vocabulary of another length
+    (e.g. all classes embedded for base-only training) would train or
+    evaluate silently against the wrong classes.
+
+    Args:
+        model (nn.Module): The built model (possibly wrapped).
+        dataset: The built train or test dataset.
+        mode (str): ``'train'`` or ``'test'``.
+        cfg (Config): The config (names the vocabulary file in messages).
+
+    Raises:
+        ValueError: Naming the vocabulary, both counts and the classes.
+    """
+    from .inference import vocabulary_head
+    try:
+        head = vocabulary_head(getattr(model, 'module', model))
+    except ValueError:
+        return  # not an open-vocabulary model
+    rows = len(getattr(head, f'{mode}_embeddings', ()))
+    classes = tuple(dataset.metainfo.get('classes') or ())
+    if not rows or not classes or rows == len(classes):
+        return
+    model_cfg = (cfg.model.get('roi_head') or {}).get('bbox_head') or (
+        cfg.model.get('bbox_head') or {})
+    source = model_cfg.get(f'{mode}_vocabulary') or f'the {mode} vocabulary'
+    raise ValueError(
+        f'{source}: {rows} embeddings but the {mode} dataset has '
+        f'{len(classes)} classes {list(classes)}; embed exactly these '
+        f'classes, in this order (tools/misc/extract_text_embeddings.py)')
+
+
+def check_checkpoint_fits(model, checkpoint: str,
+                          shown: int = 2) -> None:
+    """Refuse a checkpoint whose weights do not fit the model.
+
+    mmengine loads a tested checkpoint with ``strict=False`` and only logs
+    size mismatches (weights of another architecture or another number of
+    classes), then evaluates a partly random model. This check fails first,
+    naming the keys.
+
+    Args:
+        model (nn.Module): The built model (possibly wrapped).
+        checkpoint (str): The checkpoint file.
+        shown (int): How many mismatched keys the message names.
+
+    Raises:
+        ValueError: If a weight has another shape than the model's, or no
+            weight of the file is one of the model's.
+    """
+    import re
+
+    from ..fileio import load_checkpoint_file
+    state = load_checkpoint_file(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state) if isinstance(state, dict) else {}
+    own = getattr(model, 'module', model).state_dict()
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    bad = [(k, tuple(v.shape), tuple(own[k].shape))
+           for k, v in state.items()
+           if k in own and hasattr(v, 'shape') and v.shape != own[k].shape]
+    if bad:
+        named = '; '.join(f'{k}: {a} in the file, {b} in the model'
+                          for k, a, b in bad[:shown])
+        raise ValueError(
+            f'{checkpoint}: {len(bad)} weight(s) have other shapes than the '
+            f'model of the config (another architecture or number of '
+            f'classes?): {named}')
+    if state and not any(k in own for k in state):
+        raise ValueError(
+            f'{checkpoint}: none of its {len(state)} weights is a weight of '
+            f'the model of the config (e.g. {next(iter(state))!r}); '
+            f'expected a detector checkpoint of this config')
 
 
 def load_local_backbone_weights(model) -> int:

@@ -2,6 +2,7 @@ from .caption_files import (CaptionedImage, read_caption_file,
                             read_coco_captions, read_tsv_captions)
 from .coco_image_caption import CocoImageCaptionDataset
 from .coco_ovd import CocoOVDDataset
+from .custom_ovd import CustomOVDDataset
 from .concepts import (ConceptCounts, ConceptPool, count_concepts,
                        extract_concepts, load_spacy)
 from .lvis_ovd import LVISOVDDataset
@@ -11,6 +12,7 @@ from .validated_coco import ValidatedCocoDataset, segmentation_problem
 
 __all__ = [
     'ValidatedCocoDataset', 'SyntheticShapesDataset', 'CocoOVDDataset',
+    'CustomOVDDataset',
     'LVISOVDDataset', 'segmentation_problem', 'CocoImageCaptionDataset',
     'TsvImageCaptionDataset', 'CaptionedImage', 'read_caption_file',
     'read_coco_captions', 'read_tsv_captions', 'ConceptCounts', 'ConceptPool',

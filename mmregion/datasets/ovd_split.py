@@ -1,4 +1,19 @@
-"""Write the open-vocabulary (base/novel) versions of COCO and LVIS files.
+"""Write the open-vocabulary (base/novel) versions of COCO-format files.
+
+Any COCO-format dataset (:func:`make_custom_ovd_split`): from
+``DIR/NAME.json`` and the novel (or base) class names, write
+
+* ``NAME_ovd_train_base.json``: the annotations of the base classes and
+  the images that have at least one of them;
+* ``NAME_ovd_val_all.json``: every image and annotation;
+* ``NAME_ovd_categories.json``: ``{"base": [names], "novel": [names]}``;
+* ``NAME_ovd_names_base.txt``, ``NAME_ovd_names_all.txt``: the class names
+  of the training and of the test vocabulary, one a line, in label order
+  (``tools/misc/extract_text_embeddings.py --names-file``).
+
+Every category of both instances files gets a ``split`` field ('base' or
+'novel'), which :class:`mmregion.datasets.CocoOVDDataset` (``class_group``)
+and :class:`mmregion.evaluation.OVDMetric` read.
 
 COCO, OVR-CNN protocol (48 base / 17 novel classes of
 :mod:`mmregion.data.ovd_splits`). From ``DIR/NAME.json``,
@@ -37,13 +52,15 @@ import json
 import os
 import os.path as osp
 from collections import Counter
-from typing import Collection, Dict, List, Sequence, Set
+from typing import Collection, Dict, List, Optional, Sequence, Set
 
 from mmengine.logging import print_log
 
-from ..fileio import dump_json_atomic
+from ..fileio import atomic_open, dump_json_atomic
+from .validated_coco import segmentation_problem
 from ..data.ovd_splits import (COCO_OVD_CLASSES, LVIS_BASE_FREQUENCIES,
-                               coco_ovd_split, lvis_ovd_split)
+                               category_splits, coco_ovd_split,
+                               lvis_ovd_split)
 
 COCO_OVD_OUTPUTS = ('train_base', 'val_all')
 """The files :func:`make_coco_ovd_split` can write."""
@@ -63,8 +80,9 @@ def load_instances_json(path: str) -> dict:
 
     Returns:
         dict: The parsed file. It has the lists ``images``, ``annotations``
-        and ``categories``; every entry has the fields the split needs, and
-        every annotation refers to a listed image and category.
+        and ``categories``; every entry has the fields the split needs,
+        every annotation refers to a listed image and category, and every
+        ``segmentation`` is a valid polygon list or RLE.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: no such annotation file')
@@ -96,6 +114,12 @@ def load_instances_json(path: str) -> dict:
                 f'{path}: annotation id {ann["id"]} has category_id '
                 f'{ann["category_id"]}, which is not among the file\'s '
                 f'categories')
+        problem = (segmentation_problem(ann['segmentation'])
+                   if 'segmentation' in ann else None)
+        if problem is not None:
+            raise ValueError(
+                f'{path}: annotation id {ann["id"]} of image id '
+                f'{ann["image_id"]} has a malformed segmentation: {problem}')
         if ann['image_id'] not in img_ids:
             raise ValueError(
                 f'{path}: annotation id {ann["id"]} has image_id '
@@ -233,5 +257,78 @@ def make_lvis_ovd_split(lvis_json: str, out_dir: str) -> Dict[str, str]:
     print_log(
         f'wrote {paths["categories"]}: {len(split["base"])} base, '
         f'{len(split["novel"])} novel categories',
+        logger='current')
+    return paths
+
+
+def make_custom_ovd_split(instances_json: str,
+                          out_dir: str,
+                          novel_classes: Optional[Sequence[str]] = None,
+                          base_classes: Optional[Sequence[str]] = None
+                          ) -> Dict[str, str]:
+    """Write the OVD files of any COCO-format instances file.
+
+    See the module docstring for what each file holds. Give the novel
+    classes or the base classes; the other categories form the other
+    group.
+
+    Args:
+        instances_json (str): A COCO-format instances file.
+        out_dir (str): Output folder, created if missing.
+        novel_classes (Sequence[str], optional): Novel category names.
+        base_classes (Sequence[str], optional): Base category names.
+
+    Returns:
+        dict[str, str]: ``'train_base'``, ``'val_all'``, ``'categories'``,
+        ``'names_base'`` and ``'names_all'`` → paths of the written files.
+
+    Raises:
+        ValueError: For names that are not categories of the file, a
+            group left empty, or a file without images.
+    """
+    if (novel_classes is None) == (base_classes is None):
+        raise ValueError('give the novel classes or the base classes '
+                         '(exactly one of them)')
+    data = load_instances_json(instances_json)
+    names = [c['name'] for c in data['categories']]
+    repeated = sorted(n for n, k in Counter(names).items() if k > 1)
+    if repeated:
+        raise ValueError(f'{instances_json}: category name(s) {repeated} '
+                         f'appear more than once')
+    if not data['images']:
+        raise ValueError(f'{instances_json}: the file lists no images')
+    groups = category_splits(
+        data['categories'],
+        novel_classes=novel_classes,
+        base_classes=base_classes,
+        source=instances_json)
+    split = {g: [n for n in names if groups[n] == g] for g in ('base',
+                                                                'novel')}
+    for group, members in split.items():
+        if not members:
+            raise ValueError(
+                f'{instances_json}: the split leaves no {group} class '
+                f'among its {len(names)} categories {names}')
+    categories = [dict(c, split=groups[c['name']]) for c in data['categories']]
+    base_ids = {c['id'] for c in categories if c['split'] == 'base'}
+    all_ids = {c['id'] for c in categories}
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {k: _out_path(instances_json, out_dir, k)
+             for k in ('train_base', 'val_all', 'categories')}
+    for group in ('base', 'all'):
+        stem = osp.splitext(osp.basename(instances_json))[0]
+        paths[f'names_{group}'] = osp.join(
+            out_dir, f'{stem}_ovd_names_{group}.txt')
+        with atomic_open(paths[f'names_{group}']) as f:
+            f.write(''.join(f'{n}\n' for n in names
+                            if group == 'all' or groups[n] == group))
+    _write_instances(paths['train_base'],
+                     _subset(data, categories, base_ids, False))
+    _write_instances(paths['val_all'],
+                     _subset(data, categories, all_ids, True))
+    dump_json_atomic(split, paths['categories'], indent=1)
+    print_log(
+        f'wrote {paths["categories"]}: base {split["base"]}, novel '
+        f'{split["novel"]}',
         logger='current')
     return paths

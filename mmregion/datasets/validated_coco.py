@@ -1,10 +1,12 @@
 """A COCO dataset that checks its annotation file while loading it."""
 import os.path as osp
-from typing import Dict, List, Optional, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
+
+from ..data.ovd_splits import OVD_GROUPS, category_splits, read_names_file
 
 
 def segmentation_problem(segm: object) -> Optional[str]:
@@ -59,37 +61,103 @@ class ValidatedCocoDataset(CocoDataset):
     A corrupt image file is reported when it is loaded, by mmcv's
     ``LoadImageFromFile`` ("failed to load image: PATH").
 
-    Subclasses may name groups of their classes in ``CLASS_GROUPS`` (e.g.
-    the base and novel classes of an open-vocabulary split); ``class_group``
-    then selects one as ``metainfo['classes']``, so configs need not list
-    class names.
+    Open-vocabulary training and testing select a class group with
+    ``class_group`` (``'base'``, ``'novel'`` or ``'all'``): the base/novel
+    split comes from the config (``novel_classes``, or ``split_file``: the
+    ``*_ovd_categories.json`` of ``tools/misc/make_ovd_split.py`` or a text
+    file of novel names) or else from the ``split`` field of the annotation
+    file's categories, which ``make_ovd_split.py`` writes. The group's
+    categories, in file order, become ``metainfo['classes']`` and the
+    labels; annotations of other classes are dropped. ``metainfo.classes``
+    (or the class's ``METAINFO``), when set, first restricts the categories
+    considered; when empty, every category of the file is a class.
 
     Args:
         check_image_files (bool): Whether to check that image files exist.
             Defaults to True.
-        class_group (str, optional): A key of ``CLASS_GROUPS``. Defaults to
-            None (the classes of ``metainfo`` or ``METAINFO``).
+        class_group (str, optional): ``'all'``, ``'base'`` or ``'novel'``.
+            Defaults to None (the classes of ``metainfo``/``METAINFO``, no
+            split needed).
+        novel_classes (Sequence[str], optional): The novel class names;
+            the other categories are base. Overrides the file's split.
+        split_file (str, optional): A file giving the novel classes (json
+            with a ``"novel"`` list, or one name a line); relative to
+            ``data_root``. Overrides the file's split.
         **kwargs: Arguments of :class:`mmdet.datasets.CocoDataset`.
     """
-    CLASS_GROUPS: Dict[str, Tuple[str, ...]] = {}
 
     def __init__(self,
                  *args,
                  check_image_files: bool = True,
                  class_group: Optional[str] = None,
+                 novel_classes: Optional[Sequence[str]] = None,
+                 split_file: Optional[str] = None,
                  **kwargs):
-        if class_group is not None:
-            if class_group not in self.CLASS_GROUPS:
-                raise ValueError(
-                    f'{type(self).__name__}: unknown class_group '
-                    f'{class_group!r}; expected one of '
-                    f'{sorted(self.CLASS_GROUPS)}')
-            kwargs['metainfo'] = dict(
-                kwargs.get('metainfo') or {},
-                classes=self.CLASS_GROUPS[class_group])
+        if class_group is not None and class_group not in OVD_GROUPS:
+            raise ValueError(
+                f'{type(self).__name__}: unknown class_group '
+                f'{class_group!r}; expected one of {sorted(OVD_GROUPS)}')
+        if novel_classes is not None and split_file is not None:
+            raise ValueError(f'{type(self).__name__}: give novel_classes '
+                             f'or split_file, not both')
         self.check_image_files = check_image_files
+        self.class_group = class_group
+        self.novel_classes = novel_classes
+        self.split_file = split_file
+        self._class_cat_ids: Optional[List[int]] = None
         self._missing_images: List[str] = []
         super().__init__(*args, **kwargs)
+
+    @property
+    def cat_ids(self) -> Optional[List[int]]:
+        """The category ids of the classes, in label order."""
+        return self._class_cat_ids
+
+    @cat_ids.setter
+    def cat_ids(self, file_cat_ids: List[int]) -> None:
+        """Keep the ids of ``class_group`` among those mmdet selected.
+
+        mmdet's ``CocoDataset.load_data_list`` sets the ids of the
+        ``metainfo`` classes (all ids when there are none) while its COCO
+        api is loaded, then builds ``cat2label`` from ``cat_ids`` and skips
+        annotations of other categories; filtering here makes both follow
+        the group.
+
+        Args:
+            file_cat_ids (list[int]): Ids of the file's categories that
+                mmdet selected.
+        """
+        if self.class_group is None and self.metainfo.get('classes'):
+            self._class_cat_ids = list(file_cat_ids)  # as mmdet
+            return
+        cats = self._group_categories(self.coco.load_cats(file_cat_ids))
+        self._class_cat_ids = [c['id'] for c in cats]
+        self._metainfo['classes'] = tuple(c['name'] for c in cats)
+
+    def _group_categories(self, cats: List[dict]) -> List[dict]:
+        """The categories of ``class_group`` (all for None/'all')."""
+        if not cats:
+            raise ValueError(
+                f'{self.ann_file}: none of its categories is a class of '
+                f'the dataset (classes {self.metainfo.get("classes")})')
+        if self.class_group in (None, 'all'):
+            return cats
+        novel = self.novel_classes
+        source = self.ann_file
+        if self.split_file is not None:
+            path = self.split_file
+            if not osp.isabs(path) and self.data_root and not osp.isfile(
+                    path):
+                path = osp.join(self.data_root, path)
+            novel, source = read_names_file(path), path
+        groups = category_splits(
+            cats, novel_classes=novel, source=source)
+        group = [c for c in cats if groups[c['name']] == self.class_group]
+        if not group:
+            raise ValueError(
+                f'{source}: no category of class_group '
+                f'{self.class_group!r} among its {len(cats)} categories')
+        return group
 
     def load_data_list(self) -> List[dict]:
         """Load and check the annotation file.

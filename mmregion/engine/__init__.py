@@ -1,3 +1,4 @@
-from .hooks import RNGStateHook
+from .atomic_local_backend import AtomicLocalBackend
+from .hooks import AtomicCheckpointHook, RNGStateHook
 
-__all__ = ['RNGStateHook']
+__all__ = ['AtomicCheckpointHook', 'AtomicLocalBackend', 'RNGStateHook']

@@ -40,6 +40,24 @@ class UntrustedCheckpointError(ValueError):
     """A checkpoint holds objects beyond the allow-list and is not trusted."""
 
 
+class CorruptCheckpointError(ValueError):
+    """A file is not a readable PyTorch checkpoint (truncated, not one)."""
+
+
+def _looks_like_checkpoint(path: str) -> bool:
+    """Whether ``path`` starts as a torch.save file: a zip or a pickle."""
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    return head.startswith(b'PK') or head.startswith(b'\x80')
+
+
+def _corrupt(filename: str, reason: str) -> CorruptCheckpointError:
+    return CorruptCheckpointError(
+        f'{filename}: not a readable PyTorch checkpoint ({reason}); expected '
+        f'a file written by torch.save (is it truncated, or another kind of '
+        f'file?)')
+
+
 def _numpy_globals() -> List[Any]:
     """numpy arrays, dtypes and scalars, under numpy 2's and 1's names."""
     try:
@@ -150,19 +168,32 @@ def load_checkpoint_file(filename: str,
         FileNotFoundError: If ``filename`` does not exist.
         UntrustedCheckpointError: If the file holds objects beyond
             :data:`SAFE_GLOBALS` and it is not trusted.
+        CorruptCheckpointError: If the file is not a torch.save file or is
+            truncated.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename} can not be '
                                 f'found.')
+    if not _looks_like_checkpoint(filename):
+        raise _corrupt(filename, 'neither a zip archive nor a pickle')
     if is_torchscript_archive(filename):
         return torch.jit.load(filename, map_location=map_location)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, KeyError) as error:
+        if isinstance(error, RuntimeError) and not any(
+                word in str(error) for word in ('PytorchStreamReader',
+                                                'archive', 'corrupt')):
+            raise
+        raise _corrupt(filename, ' '.join(
+            str(error).split('.')[0].split()) or 'empty file') from None
     except pickle.UnpicklingError as error:
         reason = _refusal_reason(error)
+        if reason.startswith('Unsupported operand'):
+            raise _corrupt(filename, reason) from None
         if not trust_checkpoints(trust):
             raise UntrustedCheckpointError(
                 f'{filename}: refused to unpickle it ({reason}); it holds '

@@ -187,11 +187,13 @@ def test_texts_set_the_vocabulary_of_an_open_vocabulary_model(tmp_path):
     ('demo/webcam_demo.py', [CONFIG, '--folder', 'missing', '--out-dir', 'o']),
     ('demo/webcam_demo.py', [CONFIG, '--camera-id', '95', '--out-dir', 'o']),
 ])
-def test_demo_clis_exit_with_the_error(script, args, monkeypatch, tmp_path):
+def test_demo_clis_exit_with_the_error(script, args, monkeypatch, tmp_path,
+                                      capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, 'argv', [script] + args)
     with pytest.raises(SystemExit) as error:
         runpy.run_path(osp.join(REPO, script), run_name='__main__')
-    assert str(error.value).startswith('error: ')
-    assert ('does not exist' in str(error.value)
-            or 'cannot open camera 95' in str(error.value))
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and err.count('\n') == 1
+    assert 'does not exist' in err or 'cannot open camera 95' in err

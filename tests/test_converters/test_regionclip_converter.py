@@ -395,7 +395,7 @@ def test_convert_defaults_and_refusals(tiny, tmp_path):
     with pytest.raises(ValueError, match='an mmregion state dict already'):
         convert_regionclip_checkpoint(src, dst)
     proc = _run([src, dst])
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a user error (mmregion.apis.cli)
     assert proc.stderr.startswith('error: regionclip_to_mmregion: this looks')
 
 

@@ -10,6 +10,8 @@ import argparse
 import os.path as osp
 import tempfile
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -31,6 +33,7 @@ def parse_args() -> argparse.Namespace:
         '--clip-checkpoint',
         help='CLIP weights for the text timing (default: random weights '
         'saved to a temporary file)')
+    add_cli_arguments(parser, trust_checkpoint=True)
     return parser.parse_args()
 
 
@@ -78,4 +81,4 @@ def print_text_timing(args: argparse.Namespace) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -11,6 +11,8 @@ Example::
 import argparse
 import copy
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 DEFAULT_CONFIG = 'configs/yolact/yolact_r50_1xb8-55e_coco.py'
 VARIANTS = ('fuse', 'channels_last', 'compile')
 
@@ -38,6 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--variants', nargs='*', default=[], choices=VARIANTS,
         help='speed-ups to measure one by one on mmregion\'s model')
+    add_cli_arguments(parser)
     return parser.parse_args()
 
 
@@ -99,4 +102,4 @@ def main() -> None:
                 print(_row(name, s, name != 'mmdet'))
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

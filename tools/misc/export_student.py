@@ -11,6 +11,8 @@ Example::
 """
 import argparse
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -21,6 +23,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--prefix', default='backbone.',
         help="prefix of the student's keys (default 'backbone.')")
+    add_cli_arguments(parser, trust_checkpoint=True)
     return parser.parse_args()
 
 
@@ -33,4 +36,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -16,6 +16,8 @@ import argparse
 import os.path as osp
 import time
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 
 def existing_file(path: str) -> str:
     """argparse type: a path that must exist."""
@@ -59,6 +61,7 @@ def parse_args() -> argparse.Namespace:
         '--templates', default='regionclip',
         help="prompt templates: 'regionclip' (81), 'simple', or a file")
     parser.add_argument('--cache-dir', help='text-embedding cache folder')
+    add_cli_arguments(parser, trust_checkpoint=True)
     args = parser.parse_args()
     if args.emb_out and not args.model:
         parser.error('--emb-out needs --model (and usually --checkpoint)')
@@ -92,4 +95,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -12,6 +12,8 @@ import argparse
 import os.path as osp
 import time
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 
 def existing_file(path: str) -> str:
     """argparse type: a path that must exist."""
@@ -59,6 +61,7 @@ def parse_args() -> argparse.Namespace:
         '--device', default='cpu', help='device of the text encoder')
     parser.add_argument(
         '--batch-size', type=int, default=256, help='prompts per forward')
+    add_cli_arguments(parser, trust_checkpoint=True)
     return parser.parse_args()
 
 
@@ -84,4 +87,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -7,6 +7,8 @@ Example::
 import argparse
 import time
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -29,6 +31,7 @@ def parse_args() -> argparse.Namespace:
         '--max-objects', type=int, default=5, help='most shapes per image')
     parser.add_argument(
         '--captions-per-image', type=int, default=2, help='captions per image')
+    add_cli_arguments(parser)
     return parser.parse_args()
 
 
@@ -49,4 +52,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -9,6 +9,8 @@ Example::
 """
 import argparse
 
+from mmregion.apis.cli import add_cli_arguments, cli_main
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -38,6 +40,7 @@ def parse_args() -> argparse.Namespace:
         '--threads', type=int, default=1,
         help='PyTorch threads (default 1; 0 keeps torch\'s default)')
     parser.add_argument('--seed', type=int, default=0, help='seed')
+    add_cli_arguments(parser)
     return parser.parse_args()
 
 
@@ -58,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

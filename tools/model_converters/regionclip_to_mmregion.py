@@ -12,7 +12,8 @@ embeddings, ``<prefix>_train_vocab.pth`` / ``<prefix>_test_vocab.pth``
 offline RPN's own checkpoint (``rpn_coco_48.pth``) converts the same way.
 """
 import argparse
-import sys
+
+from mmregion.apis.cli import add_cli_arguments, cli_main
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,6 +33,7 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='skip the keys that cannot be converted (they are listed) '
         'instead of failing')
+    add_cli_arguments(parser, trust_checkpoint=True)
     return parser.parse_args()
 
 
@@ -39,16 +41,13 @@ def main() -> None:
     args = parse_args()
     from mmregion.converters import (convert_regionclip_checkpoint,
                                      format_report)
-    try:
-        report = convert_regionclip_checkpoint(
-            args.src,
-            args.dst,
-            vocab_prefix=args.vocab_prefix,
-            strict=not args.no_strict)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f'error: {error}')
+    report = convert_regionclip_checkpoint(
+        args.src,
+        args.dst,
+        vocab_prefix=args.vocab_prefix,
+        strict=not args.no_strict)
     print(format_report(report))
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -10,7 +10,8 @@ prints the detected model and the ``configs/yolact/official`` config that
 reproduces it; docs/converters.md has the key mapping.
 """
 import argparse
-import sys
+
+from mmregion.apis.cli import add_cli_arguments, cli_main
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,6 +39,7 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help="the official config's use_square_anchors (default: on for "
         'YOLACT, one anchor scale per level; off for YOLACT++)')
+    add_cli_arguments(parser, trust_checkpoint=True)
     return parser.parse_args()
 
 
@@ -45,17 +47,14 @@ def main() -> None:
     args = parse_args()
     from mmregion.converters import (convert_yolact_checkpoint,
                                      format_yolact_report)
-    try:
-        report = convert_yolact_checkpoint(
-            args.src,
-            args.dst,
-            strict=args.strict,
-            num_classes=args.num_classes,
-            square_anchors=args.square_anchors)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f'error: {error}')
+    report = convert_yolact_checkpoint(
+        args.src,
+        args.dst,
+        strict=args.strict,
+        num_classes=args.num_classes,
+        square_anchors=args.square_anchors)
     print(format_yolact_report(report))
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)

@@ -53,7 +53,9 @@ def dataset_class_names(
             is used; dataset wrappers are unwrapped), a dataset config dict,
             a dataset class, or a dataset instance. A config's
             ``metainfo['classes']`` wins over the dataset class's
-            ``METAINFO['classes']``.
+            ``METAINFO['classes']``; without either, the dataset is built
+            and its classes are read from its annotation file
+            (:class:`~mmregion.datasets.CustomOVDDataset`).
 
     Returns:
         list[str]: The class names, in label order.
@@ -88,6 +90,10 @@ def dataset_class_names(
             if isinstance(dataset_type, str):
                 dataset_type = DATASETS.get(dataset_type)
             classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
+            if not classes and cfg.get('ann_file'):
+                # classes read from the annotation file (CustomOVDDataset)
+                classes = DATASETS.build(dict(
+                    cfg, pipeline=[])).metainfo.get('classes')
     if not classes:
         raise ValueError(f'no class names found in the dataset {source!r}: '
                          f"expected metainfo['classes'] in its config or "
