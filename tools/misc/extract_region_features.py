@@ -18,7 +18,8 @@ L2-normalised), objectness (proposals) and, with --texts, scores (n, C)
 and class_names.
 """
 import argparse
-import sys
+
+from mmregion.apis.cli import add_cli_arguments, cli_main
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,23 +49,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--max-proposals', type=int, default=100,
                         help='proposals per image (--proposals)')
     parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
+    add_cli_arguments(parser, trust_checkpoint=True)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     from mmregion.apis.region_features import extract_region_features
-    try:
-        written = extract_region_features(
-            args.images, args.config, args.out_dir, boxes=args.boxes,
-            weights=args.weights, texts=args.texts, fmt=args.format,
-            batch_size=args.batch_size, max_proposals=args.max_proposals,
-            device=args.device, clip_checkpoint=args.clip_checkpoint,
-            templates=args.templates, cache_dir=args.cache_dir)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f'error: {error}')
+    written = extract_region_features(
+        args.images, args.config, args.out_dir, boxes=args.boxes,
+        weights=args.weights, texts=args.texts, fmt=args.format,
+        batch_size=args.batch_size, max_proposals=args.max_proposals,
+        device=args.device, clip_checkpoint=args.clip_checkpoint,
+        templates=args.templates, cache_dir=args.cache_dir)
     print(f'\n{len(written)} file(s) in {args.out_dir}')
 
 
 if __name__ == '__main__':
-    main()
+    cli_main(main)
