@@ -14,6 +14,12 @@ PACKAGE = osp.join(REPO, 'mmregion')
 CORE = ('models', 'datasets', 'evaluation', 'engine', 'fileio', 'data',
         'synthetic', 'utils', 'compat.py', '__init__.py')
 TOOLING = ('apis', 'analysis', 'converters', 'deploy')
+DEPRECATION_SHIMS = {
+    # moved names re-exported for one release, imported lazily on access
+    'mmregion/models/language/__init__.py': {
+        'mmregion.apis', 'mmregion.apis.class_names'
+    },
+}
 
 _IMPORT_CHECK = r'''
 import torch, open_clip
@@ -91,7 +97,8 @@ def test_core_never_imports_tooling():
     offences = [
         f'{osp.relpath(path, REPO)} imports {name}'
         for path in _core_files() for name in _imported_modules(path)
-        if name.startswith(tooling)
+        if name.startswith(tooling) and name not in DEPRECATION_SHIMS.get(
+            osp.relpath(path, REPO), ())
     ]
     assert not offences, '\n'.join(offences)
 

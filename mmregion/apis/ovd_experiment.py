@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 
 from ..datasets.concepts import DEFAULT_SPACY_MODEL, extract_concepts
-from ..models.language.vocabulary import extract_text_embeddings
+from .class_names import extract_text_embeddings
 from ..synthetic.shapes import (BASE_CLASSES, SHAPE_CLASSES,
                                 generate_shapes_dataset)
 from .export import export_student

@@ -86,7 +86,7 @@ def main() -> None:
           f'{args.kind} concepts with >= {args.min_freq} occurrences in '
           f'{pool.num_captions} captions; most frequent: {top}')
     if args.emb_out:
-        from mmregion.models.language import extract_text_embeddings
+        from mmregion.apis.class_names import extract_text_embeddings
         vocab = extract_text_embeddings(
             pool.names, args.model, args.checkpoint, args.templates,
             out=args.emb_out, cache_dir=args.cache_dir)

@@ -67,7 +67,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from mmregion.models.language import extract_text_embeddings
+    from mmregion.apis.class_names import extract_text_embeddings
     start = time.time()
     vocab = extract_text_embeddings(
         args.names or args.names_file or args.dataset_config,

@@ -11,9 +11,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 import open_clip
 import torch
 import torch.nn.functional as F
-from mmdet.registry import DATASETS, MODELS
+from mmdet.registry import MODELS
 from mmengine.config import Config
-from mmengine.utils import import_modules_from_strings
 from torch import Tensor
 
 from ...fileio import atomic_save, load_checkpoint_file
@@ -29,8 +28,7 @@ _PROMPTS_PER_CALL = 8192
 ClassNames = List[List[str]]
 """One list per class: its name, then its synonyms."""
 
-NamesSource = Union[str, Sequence[Union[str, Sequence[str]]], Config, Mapping,
-                    type]
+NamesSource = Union[str, Sequence[Union[str, Sequence[str]]]]
 """Anything :func:`parse_class_names` reads class names from."""
 
 EncoderLike = Union[CLIPTextEncoder, Mapping]
@@ -43,64 +41,6 @@ def _split_synonyms(entry: Union[str, Sequence[str]]) -> List[str]:
     return [name.strip() for name in names if name.strip()]
 
 
-def dataset_class_names(
-        dataset: Union[str, Config, Mapping, type, Any]) -> List[str]:
-    """Class names of a dataset.
-
-    Args:
-        dataset (str | Config | dict | type | BaseDataset): An mmdet config
-            file or :class:`Config` (its test, else val, else train dataset
-            is used; dataset wrappers are unwrapped), a dataset config dict,
-            a dataset class, or a dataset instance. A config's
-            ``metainfo['classes']`` wins over the dataset class's
-            ``METAINFO['classes']``; without either, the dataset is built
-            and its classes are read from its annotation file
-            (:class:`~mmregion.datasets.CustomOVDDataset`).
-
-    Returns:
-        list[str]: The class names, in label order.
-
-    Raises:
-        ValueError: If no class names are found.
-    """
-    source = dataset
-    if isinstance(dataset, str):
-        dataset = Config.fromfile(dataset)
-    if isinstance(dataset, type):
-        classes = getattr(dataset, 'METAINFO', {}).get('classes')
-    elif not isinstance(dataset, (Config, Mapping)):
-        classes = dataset.metainfo.get('classes')
-    else:
-        cfg = dataset
-        if cfg.get('custom_imports'):
-            import_modules_from_strings(**cfg['custom_imports'])
-        for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
-            if 'type' not in cfg and (cfg.get(key) or {}).get('dataset'):
-                cfg = cfg[key]['dataset']
-        while 'classes' not in (cfg.get('metainfo') or {}):
-            if 'dataset' in cfg:
-                cfg = cfg['dataset']
-            elif 'datasets' in cfg:
-                cfg = cfg['datasets'][0]
-            else:
-                break
-        classes = (cfg.get('metainfo') or {}).get('classes')
-        if classes is None and 'type' in cfg:
-            dataset_type = cfg['type']
-            if isinstance(dataset_type, str):
-                dataset_type = DATASETS.get(dataset_type)
-            classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
-            if not classes and cfg.get('ann_file'):
-                # classes read from the annotation file (CustomOVDDataset)
-                classes = DATASETS.build(dict(
-                    cfg, pipeline=[])).metainfo.get('classes')
-    if not classes:
-        raise ValueError(f'no class names found in the dataset {source!r}: '
-                         f"expected metainfo['classes'] in its config or "
-                         f"METAINFO['classes'] in its dataset class")
-    return list(classes)
-
-
 def parse_class_names(source: NamesSource) -> ClassNames:
     """Read class names, each with optional synonyms.
 
@@ -111,13 +51,13 @@ def parse_class_names(source: NamesSource) -> ClassNames:
               ``'cat . dog . tv|television'``;
             - a text file (an existing path), one class per line, blank lines
               skipped: ``tv|television``;
-            - an mmdet config file (an existing ``.py`` path), a config, a
-              dataset config dict, class or instance: its dataset's classes
-              (:func:`dataset_class_names`);
             - a sequence of names (``'tv|television'``) or of synonym lists
               (``['tv', 'television']``).
 
-            ``|`` separates synonyms; the first name is the class name.
+            ``|`` separates synonyms; the first name is the class name. The
+            class names of a config or a dataset are resolved by the
+            tooling (:func:`mmregion.apis.class_names.resolve_names`), not
+            here.
 
     Returns:
         list[list[str]]: Per class, its name and then its synonyms.
@@ -127,14 +67,17 @@ def parse_class_names(source: NamesSource) -> ClassNames:
             classes share a name.
     """
     is_file = isinstance(source, str) and osp.isfile(source)
-    if is_file and not source.endswith('.py'):
+    if (is_file and source.endswith('.py')) or isinstance(
+            source, (Config, Mapping, type)) or hasattr(source, 'metainfo'):
+        raise ValueError(
+            f'class names from a config or dataset ({source!r}) are resolved '
+            f'by mmregion.apis.class_names.resolve_names; give the model '
+            f'the names themselves')
+    if is_file:
         with open(source, encoding='utf-8') as f:
             entries = [line for line in f if line.strip()]
-    elif isinstance(source, str) and not is_file:
+    elif isinstance(source, str):
         entries = [e for e in re.split(r'[.,]', source) if e.strip()]
-    elif isinstance(source, (str, Config, Mapping, type)) or hasattr(
-            source, 'metainfo'):
-        entries = dataset_class_names(source)
     else:
         entries = list(source)
     where = source if isinstance(source, str) else 'the given names'
@@ -470,45 +413,3 @@ class Vocabulary:
             vocab.save(cache_file)
             vocab.cache_hit = False
         return vocab
-
-
-def extract_text_embeddings(
-        names: NamesSource,
-        model_name: str,
-        checkpoint: Optional[str] = None,
-        templates: Templates = 'regionclip',
-        out: Optional[str] = None,
-        cache_dir: Optional[str] = None,
-        quick_gelu: Optional[bool] = None,
-        batch_size: int = 256,
-        device: Union[str, torch.device] = 'cpu') -> Vocabulary:
-    """Class names → a vocabulary file (``tools/misc/
-    extract_text_embeddings.py``).
-
-    Args:
-        names (NamesSource): Class names (:func:`parse_class_names`).
-        model_name (str): open_clip model name (``'RN50'``, ``'RN50x4'``).
-        checkpoint (str, optional): Local CLIP weight file.
-        templates (str | Sequence[str]): Template set, file or list.
-            Defaults to ``'regionclip'``.
-        out (str, optional): Output ``.pth`` file (:meth:`Vocabulary.save`).
-        cache_dir (str, optional): Cache folder (:meth:`Vocabulary.build`).
-        quick_gelu (bool, optional): See :class:`CLIPTextEncoder`.
-        batch_size (int): Prompts per forward pass. Defaults to 256.
-        device (str | torch.device): Where the encoder runs. Defaults to
-            ``'cpu'``.
-
-    Returns:
-        Vocabulary: The embeddings (C, D) and metadata.
-    """
-    encoder = dict(
-        type=CLIPTextEncoder,
-        model_name=model_name,
-        checkpoint=checkpoint,
-        quick_gelu=quick_gelu,
-        batch_size=batch_size)
-    vocab = Vocabulary.build(
-        names, encoder, templates, cache_dir=cache_dir, device=device)
-    if out is not None:
-        vocab.save(out)
-    return vocab

@@ -12,9 +12,9 @@ from mmengine.config import Config
 from conftest import PYTHON, REPO
 from mmregion.models.language import vocabulary
 from mmregion.models.language.clip_text_encoder import CLIPTextEncoder
+from mmregion.apis.class_names import (dataset_class_names,
+                                       extract_text_embeddings, resolve_names)
 from mmregion.models.language.vocabulary import (Vocabulary,
-                                                 dataset_class_names,
-                                                 extract_text_embeddings,
                                                  parse_class_names,
                                                  prompt_name)
 
@@ -237,8 +237,19 @@ def test_dataset_class_names(tmp_path):
         "test_dataloader = dict(dataset=dict(type='CocoDataset', "
         "metainfo=dict(classes=('cat', 'tv|television'))))\n")
     assert dataset_class_names(str(config)) == ['cat', 'tv|television']
-    assert parse_class_names(str(config)) == [['cat'], ['tv', 'television']]
-    assert parse_class_names(Config.fromfile(str(config)))[0] == ['cat']
+    assert parse_class_names(resolve_names(str(config))) == [['cat'],
+                                                             ['tv',
+                                                              'television']]
+    assert parse_class_names(resolve_names(
+        Config.fromfile(str(config))))[0] == ['cat']
+    # The model layer reads no configs: it says where that is done.
+    for source in (str(config), Config.fromfile(str(config)), CocoDataset):
+        with pytest.raises(ValueError, match='apis.class_names.resolve'):
+            parse_class_names(source)
+    assert resolve_names('cat . dog') == 'cat . dog'
+    with pytest.warns(DeprecationWarning, match='apis.class_names'):
+        from mmregion.models.language import dataset_class_names as old
+    assert old is dataset_class_names
     with pytest.raises(ValueError, match='no class names found'):
         dataset_class_names(dict(type='BaseDetDataset'))
 
