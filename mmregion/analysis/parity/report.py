@@ -159,11 +159,14 @@ class ParityReport:
         rows (list[Row]): In the order they were checked.
         notes (list[str]): What was patched or substituted, inputs used.
         documented (list[Documented]): The differences that may apply.
+        tables (list[str]): Further text printed after the rows (e.g. the
+            timing table); never part of the decision.
     """
     model: str
     rows: List[Row] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
     documented: List[Documented] = field(default_factory=list)
+    tables: List[str] = field(default_factory=list)
 
     def _add(self, row: Row) -> Row:
         for doc in self.documented:
@@ -240,6 +243,7 @@ class ParityReport:
                 lines.append(f'  {"":<{width}}  {"":>9}  {"":<10}  '
                              f'documented (bound {row.documented.bound:.1e})'
                              f': {row.documented.reason}')
+        lines += self.tables
         lines.append(self.decision())
         return '\n'.join(lines)
 
