@@ -238,7 +238,7 @@ def compare_raw(report: ParityReport, official: OfficialYolact, model,
 
 def _prepare_official(name: str, options: ParityOptions, code, work: str,
                       report: ParityReport,
-                      image: np.ndarray) -> Tuple[OfficialYolact, str]:
+                      images: List[np.ndarray]) -> Tuple[OfficialYolact, str]:
     """Build the official model, fill or load its weights, save them."""
     if 'plus' in name:
         note = ('DCNv2 (external/DCNv2, compiled) replaced at run time by '
@@ -249,8 +249,9 @@ def _prepare_official(name: str, options: ParityOptions, code, work: str,
     official = OfficialYolact(OFFICIAL_CONFIGS[name])
     src = options.checkpoint
     if src is None:
-        report.notes += randomize(official, options.seed,
-                                  official.preprocess(image))
+        report.notes += randomize(
+            official, options.seed,
+            torch.cat([official.preprocess(img) for img in images]))
         src = osp.join(work, f'{name}_official.pth')
         official.save(src)
         report.notes.append(f'saved with Yolact.save_weights: {src}')
@@ -277,8 +278,14 @@ def run_yolact(name: str, options: ParityOptions) -> ParityReport:
             options.official_dir, MARKERS, 'dbolya/yolact') as code:
         work = options.work_dir or tmp
         shared = synthetic_image(550, 550, options.seed)
-        official, src = _prepare_official(name, options, code, work, report,
-                                          shared)
+        paths = []
+        for i, (h, w) in enumerate(RAW_SIZES):
+            paths.append(osp.join(work, f'raw_{h}x{w}.png'))
+            cv2.imwrite(paths[-1],
+                        synthetic_image(h, w, options.seed + 1 + i))
+        official, src = _prepare_official(
+            name, options, code, work, report,
+            [shared] + [cv2.imread(p) for p in paths])
         dst = osp.join(work, f'{name}_mmregion.pth')
         text, perm = convert(src, dst)
         report.notes.append('converted with ' + ' '.join(
@@ -286,9 +293,7 @@ def run_yolact(name: str, options: ParityOptions) -> ParityReport:
             text.replace('\n', '\n        '))
         model = init_detector(our_config(name), dst, device='cpu')
         compare_shared(report, official, model, perm, shared)
-        for i, (h, w) in enumerate(RAW_SIZES):
-            path = osp.join(work, f'raw_{h}x{w}.png')
-            cv2.imwrite(path, synthetic_image(h, w, options.seed + 1 + i))
+        for path in paths:
             compare_raw(report, official, model, perm, path)
         if options.time:
             from .yolact_timing import time_yolact

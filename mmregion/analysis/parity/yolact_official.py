@@ -139,24 +139,25 @@ def _fan_in_normal_(weight: Tensor, gen: torch.Generator,
 
 @torch.no_grad()
 def randomize(official: OfficialYolact, seed: int,
-              image: Tensor) -> List[str]:
+              images: Tensor) -> List[str]:
     """Seeded random weights: nothing zero or identity, BN variance > 0.
 
     Convolutions: He-normal weights, biases N(0, 0.1); BatchNorm affine
-    U(0.5, 1.5) / N(0, 0.1), running statistics calibrated on ``image``
-    and its mirror image (so activations stay O(1)); DCN offset convs
-    random (offsets of about a pixel) and DCN biases random. Then the
-    prediction layer is scaled from one forward pass on ``image`` (robustly:
-    by the 99.9th percentile of the magnitudes, the features being heavy
-    tailed): box deltas and coefficient pre-activations to 3, class logits
-    to 4, with the background logit raised so that about 2% of the anchors
-    have a class above the score threshold. Scores are then spread out,
-    none saturated at 1 (no ties in the sorts of either side).
+    U(0.5, 1.5) / N(0, 0.1), running statistics calibrated on ``images``
+    (so activations stay O(1)); DCN offset convs random (offsets of about a
+    pixel) and DCN biases random. Then the prediction layer is scaled from
+    a forward pass of each image (robustly: by the 99.9th percentile of the
+    magnitudes, the features being heavy tailed): box deltas and
+    coefficient pre-activations to 3, class logits to 4, with the
+    background logit raised so that at least 2% of the anchors of every
+    image have a class above the score threshold. Scores are then spread
+    out, none saturated at 1 (no ties in the sorts of either side).
 
     Args:
         official (OfficialYolact): The model to fill.
         seed (int): Seed.
-        image (Tensor): (1, 3, H, W) official network input.
+        images (Tensor): (N, 3, H, W) official network inputs (the images
+            the parity run uses).
 
     Returns:
         list[str]: Notes for the report.
@@ -175,26 +176,28 @@ def randomize(official: OfficialYolact, seed: int,
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average
         bn.train()
-    net.backbone(torch.cat([image, image.flip(-1)]))
+    net.backbone(images)
     for bn in bns:
         bn.momentum = 0.1
         bn.eval()
     notes = [f'random weights, seed {seed}; BatchNorm statistics of '
-             f'{len(bns)} layers calibrated on the shared image and its '
-             'mirror']
-    notes.append(_scale_prediction_layer(official, image))
+             f'{len(bns)} layers calibrated on the {len(images)} test '
+             'images']
+    notes.append(_scale_prediction_layer(official, images))
     return notes
 
 
-def _scale_prediction_layer(official: OfficialYolact, image: Tensor) -> str:
+def _scale_prediction_layer(official: OfficialYolact,
+                            images: Tensor) -> str:
     net, cfg = official.net, official.cfg
     layer = net.prediction_layers[0]
     outs: Dict[str, List[Tensor]] = dict(bbox=[], conf=[], mask=[])
     hooks = [getattr(layer, f'{k}_layer').register_forward_hook(
         lambda m, i, o, k=k: outs[k].append(o)) for k in outs]
     try:
-        h, w = image.shape[-2:]
-        official.run(image, h, w, record=False)
+        h, w = images.shape[-2:]
+        for image in images:
+            official.run(image[None], h, w, record=False)
     finally:
         for hook in hooks:
             hook.remove()
@@ -209,15 +212,19 @@ def _scale_prediction_layer(official: OfficialYolact, image: Tensor) -> str:
                 .quantile(0.999))
         conv.weight.mul_(factors[key])
         conv.bias.mul_(factors[key])
-    logits = torch.cat([
-        o.permute(0, 2, 3, 1).reshape(-1, c) for o in outs['conf']
-    ]) * factors['conf']
-    bias = _background_bias(logits, 0.02, cfg.nms_conf_thresh)
+    levels = len(net.prediction_layers)
+    bias = min(
+        _background_bias(
+            torch.cat([
+                o.permute(0, 2, 3, 1).reshape(-1, c)
+                for o in outs['conf'][i:i + levels]
+            ]) * factors['conf'], 0.02, cfg.nms_conf_thresh)
+        for i in range(0, len(outs['conf']), levels))
     layer.conf_layer.bias.view(-1, c)[:, 0] += bias
     return ('prediction layer scaled (99.9th percentile of |output| on the '
-            'shared image): deltas and coefficients 3, class logits 4, '
-            f'background logit {bias:+.2f} (2% of the anchors above the '
-            'score threshold)')
+            'test images): deltas and coefficients 3, class logits 4, '
+            f'background logit {bias:+.2f} (>= 2% of the anchors of each '
+            'image above the score threshold)')
 
 
 def _background_bias(logits: Tensor, fraction: float, thr: float) -> float:
