@@ -283,9 +283,9 @@ def run_yolact(name: str, options: ParityOptions) -> ParityReport:
             paths.append(osp.join(work, f'raw_{h}x{w}.png'))
             cv2.imwrite(paths[-1],
                         synthetic_image(h, w, options.seed + 1 + i))
-        official, src = _prepare_official(
-            name, options, code, work, report,
-            [shared] + [cv2.imread(p) for p in paths])
+        images = [shared] + [cv2.imread(p) for p in paths]
+        official, src = _prepare_official(name, options, code, work, report,
+                                          images)
         dst = osp.join(work, f'{name}_mmregion.pth')
         text, perm = convert(src, dst)
         report.notes.append('converted with ' + ' '.join(
@@ -297,6 +297,7 @@ def run_yolact(name: str, options: ParityOptions) -> ParityReport:
             compare_raw(report, official, model, perm, path)
         if options.time:
             from .yolact_timing import time_yolact
-            report.tables.append(time_yolact(official, model, options.seed))
+            report.tables.append(time_yolact(official, model, torch.cat(
+                [official.preprocess(img) for img in images])))
         report.notes = code.notes + report.notes
     return report

@@ -29,11 +29,13 @@ def _mmdet_checkpoint(path: str) -> torch.nn.Module:
     model.init_weights()
     with torch.no_grad():
         for name, p in model.named_parameters():
-            # nothing zero (mmdet initialises biases to 0) and class scores
-            # spread out so that some detections pass score_thr 0.05
+            # nothing zero (mmdet initialises biases to 0)
             p.add_(torch.randn_like(p) * 0.01)
+        # class scores spread out, about ten detections above score_thr
+        # (few masks through the mask heads: a fast test)
         head = model.roi_head.bbox_head
         head.fc_cls.weight.mul_(200.)
+        head.fc_cls.bias[-1] = 30.  # background (last in mmdet)
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.1, 0.1)
