@@ -178,9 +178,22 @@ def test_dcn_substitute_matches_torchvision():
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
 
+def test_yolact_models_are_registered():
+    models = load_runners()
+    names = {'yolact_resnet50', 'yolact_base', 'yolact_plus_resnet50',
+             'yolact_plus_base'}
+    assert names <= set(models)
+    assert {CLONES[n] for n in names} == {'yolact'}
+
+
 def test_run_parity_user_errors(tmp_path):
     with pytest.raises(ParityUserError, match='unknown model .nope.'):
         run_parity('nope', ParityOptions(str(tmp_path)))
+    with pytest.raises(ParityUserError, match='is not a dbolya/yolact clone'):
+        run_parity('yolact_resnet50', ParityOptions(str(tmp_path)))
+    with pytest.raises(ParityUserError, match='checkpoint .*no.pth does not'):
+        run_parity('yolact_resnet50',
+                   ParityOptions(str(tmp_path), str(tmp_path / 'no.pth')))
 
 
 def test_cli_errors(tmp_path):
