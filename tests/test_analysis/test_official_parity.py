@@ -110,6 +110,24 @@ def test_detection_rows():
     assert report.rows[-1].error == pytest.approx(1 / 16)
 
 
+def test_integer_boxes_may_flip_only_at_an_integer():
+    official = _dets([[10, 20, 30, 40]], [0.9], [1])
+    official['boxes_float'] = torch.tensor([[10.0004, 20.5, 30.2, 40.7]])
+    ours = _dets([[9, 20, 30, 40]], [0.9], [1])  # 9.9999... truncated
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.passed and '1 of 4 coordinates' in report.rows[1].detail
+    ours = _dets([[10, 20, 31, 40]], [0.9], [1])  # 30.2 cannot give 31
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.first_failure().name == 'dets/boxes'
+    # float boxes against integer ones (no truncation on our side) fail
+    ours = _dets([[10.0004, 20.5, 30.2, 40.7]], [0.9], [1])
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.first_failure().name == 'dets/boxes'
+
+
 def test_documented_differences_file_and_errors(tmp_path):
     entries = load_documented_differences()
     assert all(e.bound >= 0 and e.reason for e in entries)

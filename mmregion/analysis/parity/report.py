@@ -18,6 +18,9 @@ from torch import Tensor
 TOLERANCE = 1e-4
 #: Minimum IoU of two matched binary masks.
 MASK_IOU_MIN = 0.999
+#: Integer boxes: a float this close (px) to an integer may truncate to
+#: either side on the two sides.
+INTEGER_EPS = 1e-3
 DOCUMENTED_FILE = osp.join(osp.dirname(__file__), 'documented.yaml')
 
 
@@ -311,6 +314,33 @@ def _mask_iou(a: Tensor, b: Tensor) -> Tensor:
                        torch.ones_like(union))
 
 
+def _add_box_row(report: ParityReport, name: str, u_boxes: Tensor,
+                 o_boxes: Tensor, o_float: Optional[Tensor],
+                 box_atol: float, tolerance: float) -> None:
+    """Boxes row; with ``o_float`` (the official boxes before their integer
+    truncation) a coordinate may differ only by one pixel, and only where
+    the official float lies within :data:`INTEGER_EPS` of an integer."""
+    o_boxes, u_boxes = o_boxes.double().cpu(), u_boxes.double().cpu()
+    diff = (o_boxes - u_boxes).abs()
+    scale = float(o_boxes.abs().max()) or 1.
+    worst = float(diff.max())
+    if o_float is None:
+        report.add_check(
+            name, worst / scale,
+            worst / scale <= tolerance or worst <= box_atol,
+            f'max |diff| {worst:.3g} px (allowed {box_atol:g} px or '
+            f'{tolerance:.0e} x {scale:.4g})')
+        return
+    o_float = o_float.double().cpu()
+    near = (o_float - o_float.round()).abs() <= INTEGER_EPS
+    flips = (diff > 0) & (diff <= 1) & near
+    report.add_check(
+        name, worst / scale, bool(((diff == 0) | flips).all()),
+        f'max |diff| {worst:.3g} px; {int(flips.sum())} of '
+        f'{diff.numel()} coordinates 1 px apart where the official float '
+        f'is within {INTEGER_EPS:g} px of an integer (allowed)')
+
+
 def add_detection_rows(report: ParityReport, prefix: str,
                        ours: Dict[str, Tensor], official: Dict[str, Tensor],
                        box_atol: float = 0.,
@@ -321,15 +351,19 @@ def add_detection_rows(report: ParityReport, prefix: str,
     Rows: ``{prefix}/count`` (equal counts and every detection matched by
     label and box), ``/boxes`` (max coordinate difference over matched
     pairs, relative to the largest coordinate; within ``tolerance`` or
-    ``box_atol`` pixels), ``/scores`` (and ``/mask_scores`` when both have
-    them) and ``/mask_iou`` (1 - the smallest IoU of matched masks).
+    ``box_atol`` pixels, or, when ``official`` has ``boxes_float`` (its
+    integer boxes before truncation), equal except for one-pixel flips of
+    floats within :data:`INTEGER_EPS` of an integer), ``/scores`` (and
+    ``/mask_scores`` when both have them) and ``/mask_iou`` (1 - the
+    smallest IoU of matched masks).
 
     Args:
         report (ParityReport): Where the rows go.
         prefix (str): Row name prefix, e.g. ``raw_550x550/dets``.
         ours (dict): ``boxes`` (n, 4), ``scores`` (n,), ``labels`` (n,),
             optional ``masks`` (n, H, W) and ``mask_scores`` (n,).
-        official (dict): The same for the official side.
+        official (dict): The same for the official side, optionally
+            ``boxes_float`` (m, 4).
         box_atol (float): Absolute box tolerance in pixels (e.g. 1 for
             integer boxes, where float rounding may cross an integer).
         tolerance (float): Relative tolerance of scores and boxes.
@@ -344,15 +378,11 @@ def add_detection_rows(report: ParityReport, prefix: str,
         return
     oi = torch.tensor([p[0] for p in pairs])
     ui = torch.tensor([p[1] for p in pairs])
-    o_boxes = official['boxes'][oi].double().cpu()
-    u_boxes = ours['boxes'][ui].double().cpu()
-    diff = float((o_boxes - u_boxes).abs().max())
-    scale = float(o_boxes.abs().max()) or 1.
-    report.add_check(
-        f'{prefix}/boxes', diff / scale,
-        diff / scale <= tolerance or diff <= box_atol,
-        f'max |diff| {diff:.3g} px (allowed {box_atol:g} px or '
-        f'{tolerance:.0e} x {scale:.4g})')
+    _add_box_row(report, f'{prefix}/boxes', u_boxes=ours['boxes'][ui],
+                 o_boxes=official['boxes'][oi],
+                 o_float=official['boxes_float'][oi]
+                 if 'boxes_float' in official else None,
+                 box_atol=box_atol, tolerance=tolerance)
     for key in ('scores', 'mask_scores'):
         if key in ours and key in official:
             report.add_tensor(f'{prefix}/{key}', ours[key][ui].cpu(),

@@ -207,7 +207,7 @@ def compare_shared(report: ParityReport, official: OfficialYolact, model,
     with torch.no_grad():
         results = model.predict(x, [sample], rescale=True)[0]
     add_detection_rows(report, 'shared/dets', our_detections(results),
-                       record['dets'], box_atol=1.)
+                       record['dets'])
 
 
 def compare_raw(report: ParityReport, official: OfficialYolact, model,
@@ -233,7 +233,7 @@ def compare_raw(report: ParityReport, official: OfficialYolact, model,
                     tuple(x.shape[-2:]))
     results = inference_detector(model, path)
     add_detection_rows(report, f'{prefix}/dets', our_detections(results),
-                       record['dets'], box_atol=1.)
+                       record['dets'])
 
 
 def _prepare_official(name: str, options: ParityOptions, code, work: str,
