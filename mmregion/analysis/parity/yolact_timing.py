@@ -5,9 +5,12 @@ official model and ours on the same batch of preprocessed 550x550 images:
 the network alone (the official ``Detect`` bypassed; our backbone, neck and
 head convolutions) and the whole inference (network, decoding, Fast NMS,
 mask assembly, crop, re-scoring, upsampling to 550x550 and thresholding:
-``Yolact()`` + ``postprocess`` per image against our ``predict``). Medians
-over the turns and the ratio ours / official are printed.
+``Yolact()`` + ``postprocess`` per image against our ``predict``). Ours
+runs as the config builds it and, as a third side, with mmcv's
+``fuse_conv_bn`` (BatchNorm folded into the convolutions at inference).
+Medians over the turns and the ratios to the official time are printed.
 """
+import copy
 import statistics
 import time
 from typing import Callable, Dict, List, Sequence
@@ -77,11 +80,14 @@ def time_pair(official: OfficialYolact, model, x: Tensor, iters: int = 5,
         warmup (int): Untimed turns first.
 
     Returns:
-        dict[str, list[float]]: Seconds per turn for ``official/network``,
-        ``ours/network``, ``official/total``, ``ours/total``.
+        dict[str, list[float]]: Seconds per turn for ``{side}/network`` and
+        ``{side}/total``, side ``official``, ``ours`` and ``fused``.
     """
+    from mmcv.cnn import fuse_conv_bn
     fns = {f'official/{k}': f for k, f in _official_fns(official, x).items()}
     fns.update({f'ours/{k}': f for k, f in _our_fns(model, x).items()})
+    fused = fuse_conv_bn(copy.deepcopy(model))
+    fns.update({f'fused/{k}': f for k, f in _our_fns(fused, x).items()})
     times: Dict[str, List[float]] = {k: [] for k in fns}
     for turn in range(warmup + iters):
         keys = list(fns) if turn % 2 == 0 else list(fns)[::-1]
@@ -108,14 +114,16 @@ def time_yolact(official: OfficialYolact, model, images: Tensor,
         iters (int): Timed turns (medians over them).
 
     Returns:
-        str: The table (ms per image, medians) with ours / official.
+        str: The table (ms per image, medians) with the ratios to the
+        official time.
     """
     old = torch.get_num_threads()
     lines = [
         '  timing: ms per image, median of '
-        f'{iters} interleaved turns (1 untimed first), 550x550 inputs',
-        '  | threads | batch | official net | ours net | ratio | '
-        'official total | ours total | ratio |',
+        f'{iters} interleaved turns (1 untimed first), 550x550 inputs; '
+        '(x) = / official',
+        '  | threads | batch | official net | ours net | fused net | '
+        'official total | ours total | fused total |',
         '  | --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     try:
@@ -126,12 +134,16 @@ def time_yolact(official: OfficialYolact, model, images: Tensor,
                 t = {k: statistics.median(v) * 1e3 / b
                      for k, v in time_pair(official, model, x,
                                            iters).items()}
-                lines.append(
-                    f"  | {n} | {b} | {t['official/network']:.0f} | "
-                    f"{t['ours/network']:.0f} | "
-                    f"{t['ours/network'] / t['official/network']:.2f} | "
-                    f"{t['official/total']:.0f} | {t['ours/total']:.0f} | "
-                    f"{t['ours/total'] / t['official/total']:.2f} |")
+                cells = []
+                for stage in ('network', 'total'):
+                    ref = t[f'official/{stage}']
+                    cells.append(f'{ref:.0f}')
+                    cells += [
+                        f"{t[f'{side}/{stage}']:.0f} "
+                        f"({t[f'{side}/{stage}'] / ref:.2f})"
+                        for side in ('ours', 'fused')
+                    ]
+                lines.append(f'  | {n} | {b} | ' + ' | '.join(cells) + ' |')
     finally:
         torch.set_num_threads(old)
     return '\n'.join(lines)
