@@ -1,19 +1,20 @@
 """``--time`` for YOLACT: ours against dbolya/yolact on the same weights.
 
 Per batch size and thread count, each timed turn runs, interleaved, the
-official model and ours on the same batch of preprocessed 550x550 images:
-the network alone (the official ``Detect`` bypassed; our backbone, neck and
-head convolutions) and the whole inference (network, decoding, Fast NMS,
-mask assembly, crop, re-scoring, upsampling to 550x550 and thresholding:
-``Yolact()`` + ``postprocess`` per image against our ``predict``). Ours
-runs as the config builds it and, as a third side, with mmcv's
-``fuse_conv_bn`` (BatchNorm folded into the convolutions at inference).
-Medians over the turns and the ratios to the official time are printed.
+official model and ours on the same batch of preprocessed 550x550 images,
+split into the network (backbone, FPN, prediction head, protonet; the
+official ``Detect`` bypassed) and the post-processing on those outputs
+(decoding, Fast NMS, mask assembly, crop, re-scoring, upsampling to
+550x550 and thresholding: ``Detect`` + ``postprocess`` per image against
+our heads' ``predict_by_feat`` / ``predict``). Ours runs as the config
+builds it and, as a third side, with mmcv's ``fuse_conv_bn`` (BatchNorm
+folded into the convolutions at inference). Medians over the turns and the
+ratios to the official time are printed.
 """
 import copy
 import statistics
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 from torch import Tensor
@@ -28,43 +29,39 @@ class _Passthrough:
         return predictions
 
 
-def _official_fns(official: OfficialYolact, x: Tensor) -> Dict[str, Callable]:
+def _official_once(official: OfficialYolact, x: Tensor) -> tuple:
+    """Network, then ``Detect`` + ``postprocess`` of each image."""
     from layers.output_utils import postprocess
     net = official.net
     h, w = x.shape[-2:]
-
-    def network():
-        detect, net.detect = net.detect, _Passthrough()
-        try:
-            net(x)
-        finally:
-            net.detect = detect
-
-    def total():
-        dets = net(x)
-        for i in range(len(x)):
-            postprocess(dets, w, h, batch_idx=i, crop_masks=True,
-                        score_threshold=0)
-
-    return dict(network=network, total=total)
+    start = time.perf_counter()
+    detect, net.detect = net.detect, _Passthrough()
+    try:
+        preds = net(x)
+    finally:
+        net.detect = detect
+    mid = time.perf_counter()
+    dets = net.detect(preds, net)
+    for i in range(len(x)):
+        postprocess(dets, w, h, batch_idx=i, crop_masks=True,
+                    score_threshold=0)
+    return mid - start, time.perf_counter() - mid
 
 
-def _our_fns(model, x: Tensor) -> Dict[str, Callable]:
+def _ours_once(model, x: Tensor) -> tuple:
+    """Our network, then our post-processing (``run_once`` of the
+    YOLACT benchmark)."""
     from mmdet.structures import DetDataSample
+
+    from ..yolact_benchmark import run_once
     h, w = x.shape[-2:]
     samples = [
         DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
                                     scale_factor=(1., 1.)))
         for _ in range(len(x))
     ]
-
-    def network():
-        feats = model.neck(model.backbone(x))
-        model.bbox_head(feats)
-        model.mask_head.protonet(feats[0])
-
-    return dict(network=network,
-                total=lambda: model.predict(x, samples, rescale=True))
+    net, post, _ = run_once(model, x, samples)
+    return net, post
 
 
 @torch.no_grad()
@@ -80,22 +77,27 @@ def time_pair(official: OfficialYolact, model, x: Tensor, iters: int = 5,
         warmup (int): Untimed turns first.
 
     Returns:
-        dict[str, list[float]]: Seconds per turn for ``{side}/network`` and
-        ``{side}/total``, side ``official``, ``ours`` and ``fused``.
+        dict[str, list[float]]: Seconds per turn for ``{side}/network``,
+        ``{side}/post`` and ``{side}/total``, side ``official``, ``ours``
+        and ``fused``.
     """
     from mmcv.cnn import fuse_conv_bn
-    fns = {f'official/{k}': f for k, f in _official_fns(official, x).items()}
-    fns.update({f'ours/{k}': f for k, f in _our_fns(model, x).items()})
     fused = fuse_conv_bn(copy.deepcopy(model))
-    fns.update({f'fused/{k}': f for k, f in _our_fns(fused, x).items()})
-    times: Dict[str, List[float]] = {k: [] for k in fns}
+    sides = dict(official=lambda: _official_once(official, x),
+                 ours=lambda: _ours_once(model, x),
+                 fused=lambda: _ours_once(fused, x))
+    times: Dict[str, List[float]] = {
+        f'{side}/{stage}': []
+        for side in sides for stage in ('network', 'post', 'total')
+    }
     for turn in range(warmup + iters):
-        keys = list(fns) if turn % 2 == 0 else list(fns)[::-1]
-        for key in keys:
-            start = time.perf_counter()
-            fns[key]()
+        order = list(sides) if turn % 2 == 0 else list(sides)[::-1]
+        for side in order:
+            net, post = sides[side]()
             if turn >= warmup:
-                times[key].append(time.perf_counter() - start)
+                times[f'{side}/network'].append(net)
+                times[f'{side}/post'].append(post)
+                times[f'{side}/total'].append(net + post)
     return times
 
 
@@ -123,8 +125,9 @@ def time_yolact(official: OfficialYolact, model, images: Tensor,
         f'{iters} interleaved turns (1 untimed first), 550x550 inputs; '
         '(x) = / official',
         '  | threads | batch | official net | ours net | fused net | '
-        'official total | ours total | fused total |',
-        '  | --- | --- | --- | --- | --- | --- | --- | --- |'
+        'official post | ours post | official total | ours total | '
+        'fused total |',
+        '  | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     try:
         for n in threads:
@@ -135,13 +138,15 @@ def time_yolact(official: OfficialYolact, model, images: Tensor,
                      for k, v in time_pair(official, model, x,
                                            iters).items()}
                 cells = []
-                for stage in ('network', 'total'):
+                for stage, ours in (('network', ('ours', 'fused')),
+                                    ('post', ('ours', )),
+                                    ('total', ('ours', 'fused'))):
                     ref = t[f'official/{stage}']
                     cells.append(f'{ref:.0f}')
                     cells += [
                         f"{t[f'{side}/{stage}']:.0f} "
                         f"({t[f'{side}/{stage}'] / ref:.2f})"
-                        for side in ('ours', 'fused')
+                        for side in ours
                     ]
                 lines.append(f'  | {n} | {b} | ' + ' | '.join(cells) + ' |')
     finally:
