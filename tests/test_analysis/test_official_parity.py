@@ -204,6 +204,25 @@ def test_yolact_models_are_registered():
     assert {CLONES[n] for n in names} == {'yolact'}
 
 
+def test_run_parity_makes_paths_absolute(tmp_path, monkeypatch):
+    from mmregion.analysis.parity import registry
+    seen = {}
+
+    def runner(name, options):
+        seen.update(vars(options))
+        return ParityReport(name)
+
+    monkeypatch.setitem(registry.MODELS, 'fake', runner)
+    monkeypatch.setattr(registry, 'load_runners', lambda: registry.MODELS)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'w.pth').write_bytes(b'')
+    run_parity('fake', ParityOptions('clone', 'w.pth', 'out/dir'))
+    assert seen['official_dir'] == str(tmp_path / 'clone')
+    assert seen['checkpoint'] == str(tmp_path / 'w.pth')
+    assert seen['work_dir'] == str(tmp_path / 'out' / 'dir')
+    assert (tmp_path / 'out' / 'dir').is_dir()
+
+
 def test_run_parity_user_errors(tmp_path):
     with pytest.raises(ParityUserError, match='unknown model .nope.'):
         run_parity('nope', ParityOptions(str(tmp_path)))
