@@ -97,17 +97,34 @@ def test_detection_rows():
     assert report.first_failure().name == 'dets/boxes'
     # a wrong label leaves a detection unmatched; a flipped pixel lowers IoU
     report = ParityReport('m')
-    wrong = _dets([[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 3], masks)
+    wrong = _dets([[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [3, 2], masks)
     add_detection_rows(report, 'dets', wrong, official)
     assert report.first_failure().name == 'dets/count'
     assert 'matched 1' in report.rows[0].detail
     flipped = masks.clone()
-    flipped[0, 0, 0] = False
+    flipped[0, 0, :2] = False  # two threshold flips: allowed
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', _dets(
+        [[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 2], flipped), official)
+    assert report.passed and report.rows[-1].error == pytest.approx(2 / 16)
+    flipped[0, 0, 2] = False  # three of 16 pixels: a difference
     report = ParityReport('m')
     add_detection_rows(report, 'dets', _dets(
         [[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 2], flipped), official)
     assert report.first_failure().name == 'dets/mask_iou'
-    assert report.rows[-1].error == pytest.approx(1 / 16)
+
+
+def test_rank_flip_at_the_count_cut_is_not_a_difference():
+    official = _dets([[0, 0, 4, 4], [10, 10, 14, 14]], [0.9, 0.1], [1, 2])
+    # ours kept another box whose score ties with the last official one
+    ours = _dets([[0, 0, 4, 4], [20, 20, 24, 24]], [0.9, 0.1 + 1e-6], [1, 3])
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.passed and 'tie within' in report.rows[0].detail
+    ours['scores'][1] = 0.2  # not a tie: a different detection
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.first_failure().name == 'dets/count'
 
 
 def test_integer_boxes_may_flip_only_at_an_integer():
