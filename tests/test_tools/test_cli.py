@@ -37,6 +37,7 @@ def _run(args, **kwargs):
     ('tools/analysis_tools/benchmark_onnx.py', '--yolact-batches'),
     ('tools/misc/extract_region_features.py', '--proposals'),
     ('tools/analysis_tools/benchmark_fp16.py', '--threads'),
+    ('tools/analysis_tools/official_parity.py', '--official-dir'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])
