@@ -33,6 +33,7 @@ def _run(args, **kwargs):
     ('tools/misc/export_student.py', '--prefix'),
     ('tools/analysis_tools/benchmark_yolact.py', '--bg-bias'),
     ('tools/misc/run_ovd_experiment.py', '--pretrain-iters'),
+    ('tools/analysis_tools/official_parity.py', '--official-dir'),
 ])
 def test_help(tool, expected):
     proc = _run([PYTHON, tool, '--help'])

@@ -1,0 +1,194 @@
+"""The official-code parity harness.
+
+The harness runs (one test per registered model) only where the official
+clones are present: ``MMREGION_OFFICIAL_DIR`` names the folder holding them
+(``yolact/``, ``RegionCLIP/``; docs/parity.md). The report, the official
+import machinery and the CLI's errors are tested everywhere.
+"""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from mmregion.analysis.parity import (CLONES, Documented, ParityOptions,
+                                      ParityReport, ParityUserError,
+                                      add_detection_rows, load_runners,
+                                      load_documented_differences,
+                                      official_code, relative_error,
+                                      run_parity)
+from mmregion.analysis.parity.official import (OfficialCodeError,
+                                               modulated_deform_conv_module)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+OFFICIAL_DIR = os.environ.get('MMREGION_OFFICIAL_DIR')
+
+
+@pytest.mark.parametrize('name', sorted(load_runners()))
+def test_official_parity(name):
+    if not OFFICIAL_DIR:
+        pytest.skip('MMREGION_OFFICIAL_DIR is not set (the folder with the '
+                    'official clones, docs/parity.md)')
+    report = run_parity(
+        name, ParityOptions(osp.join(OFFICIAL_DIR, CLONES[name])))
+    print(report.format())
+    assert report.passed, report.decision()
+
+
+def test_relative_error():
+    official = torch.tensor([1., -4., 2.])
+    assert relative_error(official.clone(), official) == 0
+    assert relative_error(official + torch.tensor([0., 0., 1e-3]),
+                          official) == pytest.approx(2.5e-4, rel=1e-3)
+    assert relative_error(official[:2], official) == float('inf')
+    nan = torch.tensor([float('nan'), 1.])
+    assert relative_error(torch.tensor([0., 1.]), nan) == float('inf')
+    assert relative_error(torch.zeros(0), torch.zeros(0)) == 0
+
+
+def test_report_names_first_difference_and_documented():
+    doc = Documented('yolact_*', 'raw_*/input', 1e-3, 'uint8 resize')
+    report = ParityReport('yolact_resnet50', documented=[doc])
+    x = torch.linspace(-1, 1, 11)
+    report.add_tensor('shared/backbone.c3', x, x)
+    row = report.add_tensor('raw_550x550/input', x + 5e-4, x)
+    assert row.status == 'documented' and report.passed
+    report.add_tensor('raw_550x550/fpn.p3', x + 2e-4, x)
+    report.add_tensor('raw_550x550/fpn.p4', x + 1., x)
+    assert not report.passed
+    assert report.first_failure().name == 'raw_550x550/fpn.p3'
+    assert 'first difference raw_550x550/fpn.p3' in report.decision()
+    text = report.format()
+    assert 'documented (bound 1.0e-03): uint8 resize' in text
+    assert re.search(r'raw_550x550/fpn.p4 +1\.00e\+00 +FAIL', text)
+    # a documented difference beyond its bound fails
+    report = ParityReport('yolact_base', documented=[doc])
+    report.add_tensor('raw_1/input', x + 0.1, x)
+    assert not report.passed and 'documented bound' in report.decision()
+
+
+def _dets(boxes, scores, labels, masks=None):
+    out = dict(boxes=torch.tensor(boxes, dtype=torch.float32),
+               scores=torch.tensor(scores), labels=torch.tensor(labels))
+    if masks is not None:
+        out['masks'] = masks
+    return out
+
+
+def test_detection_rows():
+    masks = torch.zeros(2, 8, 8, dtype=torch.bool)
+    masks[0, :4, :4] = True
+    masks[1, 4:, 4:] = True
+    official = _dets([[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 2], masks)
+    # ours in another order, one box one pixel off
+    ours = _dets([[4, 4, 8, 9], [0, 0, 4, 4]], [0.8, 0.9], [2, 1],
+                 masks.flip(0))
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official, box_atol=1.)
+    assert [r.name for r in report.rows] == [
+        'dets/count', 'dets/boxes', 'dets/scores', 'dets/mask_iou']
+    assert report.passed
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official, box_atol=0.)
+    assert report.first_failure().name == 'dets/boxes'
+    # a wrong label leaves a detection unmatched; a flipped pixel lowers IoU
+    report = ParityReport('m')
+    wrong = _dets([[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 3], masks)
+    add_detection_rows(report, 'dets', wrong, official)
+    assert report.first_failure().name == 'dets/count'
+    assert 'matched 1' in report.rows[0].detail
+    flipped = masks.clone()
+    flipped[0, 0, 0] = False
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', _dets(
+        [[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 2], flipped), official)
+    assert report.first_failure().name == 'dets/mask_iou'
+    assert report.rows[-1].error == pytest.approx(1 / 16)
+
+
+def test_documented_differences_file_and_errors(tmp_path):
+    entries = load_documented_differences()
+    assert all(e.bound >= 0 and e.reason for e in entries)
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('- {model: a, row: b, bound: -1, reason: r}\n')
+    with pytest.raises(ValueError, match='entry 0 .b.: bound must be'):
+        load_documented_differences(str(bad))
+    bad.write_text('- {model: a, row: b}\n')
+    with pytest.raises(ValueError, match='exactly the keys'):
+        load_documented_differences(str(bad))
+
+
+def test_docs_mirror_documented_differences():
+    """docs/parity.md lists every documented difference with its bound."""
+    with open(osp.join(REPO, 'docs', 'parity.md')) as f:
+        docs = f.read()
+    for entry in load_documented_differences():
+        line = f'| `{entry.model}` | `{entry.row}` | {entry.bound:.0e} |'
+        assert line in docs, f'docs/parity.md lacks the row {line}'
+
+
+def test_official_code_patches_and_cleans_up(tmp_path):
+    (tmp_path / 'marker.py').write_text('import numpy\nX = numpy.float\n')
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / '__init__.py').write_text('Y = 1\n')
+    cwd, path = os.getcwd(), list(sys.path)
+    with official_code(str(tmp_path), ['marker.py'], 'me/x') as code:
+        import data  # noqa: F401  (the clone's, not any other)
+        import marker
+        assert marker.X is float and data.Y == 1
+        assert os.getcwd() == str(tmp_path)
+        assert any('np.float' in n for n in code.notes)
+        if not torch.cuda.is_available():
+            assert torch.zeros(1).cuda().device.type == 'cpu'
+    assert 'marker' not in sys.modules and 'data' not in sys.modules
+    assert not hasattr(np, 'float') and os.getcwd() == cwd
+    assert sys.path == path
+    if not torch.cuda.is_available():
+        with pytest.raises((AssertionError, RuntimeError)):
+            torch.zeros(1).cuda()
+    with pytest.raises(OfficialCodeError, match='missing nothere.py'):
+        with official_code(str(tmp_path), ['nothere.py'], 'me/x'):
+            pass
+    with pytest.raises(OfficialCodeError, match='does not exist'):
+        with official_code(str(tmp_path / 'no'), [], 'me/x'):
+            pass
+
+
+def test_dcn_substitute_matches_torchvision():
+    from torchvision.ops import deform_conv2d
+    module = modulated_deform_conv_module('dcn_v2', 'DCN', 'note')
+    torch.manual_seed(0)
+    dcn = module.DCN(4, 6, 3, stride=2, padding=1)
+    assert sorted(k for k, _ in dcn.named_parameters()) == [
+        'bias', 'conv_offset_mask.bias', 'conv_offset_mask.weight',
+        'weight']
+    with torch.no_grad():
+        for p in dcn.parameters():
+            p.normal_(0, 0.3)
+    x = torch.randn(1, 4, 9, 11)
+    out = dcn(x)
+    o1, o2, mask = torch.chunk(dcn.conv_offset_mask(x), 3, dim=1)
+    ref = deform_conv2d(x, torch.cat((o1, o2), 1), dcn.weight, dcn.bias,
+                        stride=2, padding=1, mask=mask.sigmoid())
+    assert out.shape == (1, 6, 5, 6)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_run_parity_user_errors(tmp_path):
+    with pytest.raises(ParityUserError, match='unknown model .nope.'):
+        run_parity('nope', ParityOptions(str(tmp_path)))
+
+
+def test_cli_errors(tmp_path):
+    tool = osp.join(REPO, 'tools', 'analysis_tools', 'official_parity.py')
+    env = dict(os.environ, PYTHONPATH=REPO)
+    proc = subprocess.run(
+        [sys.executable, tool, '--official-dir', str(tmp_path), '--model',
+         'nope'], capture_output=True, text=True, env=env, cwd=REPO)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count('\n') == 0
+    assert proc.stderr.startswith("error: unknown model 'nope'")
