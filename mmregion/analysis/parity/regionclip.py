@@ -226,7 +226,9 @@ def build_official(spec: Spec, options: ParityOptions, work: str):
 def build_ours(spec: Spec, files: Dict[str, str]):
     """Our detector from our config and the converted files (eval mode)."""
     from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
+    from mmengine.utils import import_modules_from_strings
 
     from mmregion.apis.runner import load_config
     train = files['train']
@@ -240,6 +242,8 @@ def build_ours(spec: Spec, files: Dict[str, str]):
     if spec.logit:
         options['model.roi_head.bbox_head.objectness_score'] = 'logit'
     cfg = load_config(osp.join(REPO, spec.ours), options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    import_modules_from_strings(**cfg.custom_imports)
     model = MODELS.build(cfg.model)
     model.init_weights()
     load_checkpoint(model, files['checkpoint'], map_location='cpu',
