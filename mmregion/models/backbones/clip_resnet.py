@@ -326,7 +326,8 @@ def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
     :func:`mmregion.fileio.load_checkpoint_file`: a TorchScript archive
     (OpenAI's ``RN50.pt``, opened with ``torch.jit.load``; its
     ``input_resolution``, ``context_length`` and ``vocab_size`` entries are
-    dropped as open_clip does), a state dict, or a training checkpoint with
+    dropped as open_clip does, and so are the ``attn_mask`` buffers of a
+    scripted open_clip model), a state dict, or a training checkpoint with
     a ``state_dict`` entry (``module.`` prefixes stripped).
 
     Args:
@@ -340,6 +341,11 @@ def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
         state = dict(obj.state_dict())
         for key in ('input_resolution', 'context_length', 'vocab_size'):
             state.pop(key, None)
+        # A scripted open_clip model keeps its non-persistent causal mask
+        # buffer(s) in the state dict (TorchScript has no persistence flag);
+        # the mask is rebuilt by the model, not a weight.
+        for key in [k for k in state if k.split('.')[-1] == 'attn_mask']:
+            del state[key]
         return state
     if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
         obj = obj['state_dict']
