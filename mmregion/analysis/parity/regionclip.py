@@ -8,6 +8,7 @@ random weights (:func:`randomize_official`), saved with detectron2's
 loaded into our config. Both then run on one shared input and on raw
 images through each side's own preprocessing (:mod:`.regionclip_run`).
 """
+import logging
 import os.path as osp
 import subprocess
 import sys
@@ -226,6 +227,7 @@ def build_official(spec: Spec, options: ParityOptions, work: str):
 def build_ours(spec: Spec, files: Dict[str, str]):
     """Our detector from our config and the converted files (eval mode)."""
     from mmdet.registry import MODELS
+    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
     from mmengine.utils import import_modules_from_strings
@@ -245,7 +247,13 @@ def build_ours(spec: Spec, files: Dict[str, str]):
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     import_modules_from_strings(**cfg.custom_imports)
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every tensor
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     load_checkpoint(model, files['checkpoint'], map_location='cpu',
                     strict=True, logger='silent')
     return model.eval(), cfg

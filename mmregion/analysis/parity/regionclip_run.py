@@ -92,7 +92,7 @@ def our_modules(model) -> Dict[str, torch.nn.Module]:
     rpn = getattr(model, 'offline_rpn', None)
     return dict(
         backbone=model.backbone,
-        rpn_head=rpn.rpn_head if rpn is not None else None,
+        rpn_head=rpn.bbox_head if rpn is not None else None,
         attnpool=model.backbone.attnpool,
         predictor=model.roi_head.bbox_head,
         mask=model.roi_head.mask_head.conv_logits

@@ -16,6 +16,8 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...fileio import load_checkpoint_file
+from ..layers.frozen_bn_folding import \
+    fold_frozen_bn as fold_frozen_bn_into_convs
 
 RES_LAYERS = ('layer1', 'layer2', 'layer3', 'layer4')
 
@@ -68,6 +70,12 @@ class CLIPResNet(BaseModule):
         frozen_bn (bool): Replace every BatchNorm2d by a
             ``FrozenBatchNorm2d`` (fixed statistics and affine parameters,
             RegionCLIP's FrozenBN). Defaults to True.
+        fold_frozen_bn (bool): With ``frozen_bn``, fold each frozen BN
+            into the convolution before it in eval mode without autograd
+            (:func:`~mmregion.models.layers.frozen_bn_folding.
+            fold_frozen_bn`: same weights and state dict, one convolution
+            instead of a convolution, a multiply and an add). Defaults to
+            True.
         checkpoint (str, optional): A local CLIP weight file loaded by
             :meth:`init_weights`. Defaults to None.
         init_cfg (dict or list[dict], optional): mmengine initialisation
@@ -85,7 +93,8 @@ class CLIPResNet(BaseModule):
                  norm_eval: bool = True,
                  frozen_bn: bool = True,
                  checkpoint: Optional[str] = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 init_cfg: OptMultiConfig = None,
+                 fold_frozen_bn: bool = True) -> None:
         if model_name not in CLIP_RESNET_VARIANTS:
             raise ValueError(
                 f'CLIPResNet: unknown model_name {model_name!r}; supported: '
@@ -106,6 +115,8 @@ class CLIPResNet(BaseModule):
         visual = open_clip.create_model(model_name, pretrained=None).visual
         if frozen_bn:
             visual = freeze_batch_norm_2d(visual)
+            if fold_frozen_bn:
+                fold_frozen_bn_into_convs(visual)
         for name, module in visual.named_children():
             self.add_module(name, module)
 
