@@ -164,6 +164,35 @@ def randomize_official(model: torch.nn.Module, seed: int) -> None:
             tensor.copy_(value)
 
 
+@torch.no_grad()
+def calibrate_rpn(model: torch.nn.Module, image: torch.Tensor,
+                  logit_max: float = 6., delta_max: float = 1.) -> None:
+    """Scale the random RPN outputs to a trained RPN's range.
+
+    Random weights make an FPN RPN's objectness logits and deltas reach
+    hundreds (degenerate boxes, saturated scores); the objectness and delta
+    convolutions are scaled so that on ``image`` their largest outputs are
+    ``logit_max`` and ``delta_max``.
+
+    Args:
+        model (nn.Module): The official CLIPFastRCNN with an offline RPN.
+        image (Tensor): (3, H, W) RGB uint8 image.
+    """
+    rpn = model.offline_proposal_generator
+    if rpn is None:
+        return
+    images = model.offline_preprocess_image([dict(image=image)])
+    feats = model.offline_backbone(images.tensor)
+    logits, deltas = rpn.rpn_head([feats[f] for f in rpn.in_features])
+    for conv, outs, target in ((rpn.rpn_head.objectness_logits, logits,
+                                logit_max),
+                               (rpn.rpn_head.anchor_deltas, deltas,
+                                delta_max)):
+        scale = target / max(float(o.abs().max()) for o in outs)
+        conv.weight.mul_(scale)
+        conv.bias.mul_(scale)
+
+
 def save_official(model: torch.nn.Module, work: str) -> str:
     """Save as RegionCLIP's training does (DetectionCheckpointer).
 
@@ -220,6 +249,10 @@ def build_official(spec: Spec, options: ParityOptions, work: str):
         path = options.checkpoint
     else:
         randomize_official(model, options.seed)
+        from .regionclip_run import synthetic_image
+        image = synthetic_image((480, 643), options.seed + 3)
+        calibrate_rpn(model.eval(),
+                      torch.from_numpy(image).permute(2, 0, 1))
         path = save_official(model, work)
     return model.eval(), cfg, path
 

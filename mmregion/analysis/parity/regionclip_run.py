@@ -34,9 +34,11 @@ class Recorder:
         ]
 
     def _hook(self, name: str) -> Callable:
+        """Record the output as ``name``, the first input as ``name:in``."""
 
         def hook(module, args, output):
             self.out.setdefault(name, output)
+            self.out.setdefault(f'{name}:in', args[0] if args else None)
 
         return hook
 
@@ -93,7 +95,6 @@ def our_modules(model) -> Dict[str, torch.nn.Module]:
     return dict(
         backbone=model.backbone,
         rpn_head=rpn.bbox_head if rpn is not None else None,
-        attnpool=model.backbone.attnpool,
         predictor=model.roi_head.bbox_head,
         mask=model.roi_head.mask_head.conv_logits
         if model.roi_head.with_mask else None)
@@ -206,7 +207,9 @@ def add_rows(report: ParityReport, prefix: str, official: Dict,
     report.add_tensor(f'{prefix}/res4', ours['backbone'][0],
                       official['backbone']['res4'])
     _rpn_rows(report, prefix, official, ours, num_sizes)
-    report.add_tensor(f'{prefix}/region_embeddings', ours['attnpool'],
+    # ours pools in embed_res5 (not the attnpool module): the box head's
+    # input is the region embeddings
+    report.add_tensor(f'{prefix}/region_embeddings', ours['predictor:in'],
                       official['attnpool'])
     report.add_tensor(f'{prefix}/class_logits', ours['predictor'][0],
                       official['predictor'][0])
