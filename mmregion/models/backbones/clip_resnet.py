@@ -75,8 +75,8 @@ class CLIPResNet(BaseModule):
             into the convolution before it in eval mode without autograd
             (:func:`~mmregion.models.layers.frozen_bn_folding.
             fold_frozen_bn`: same weights and state dict, one convolution
-            instead of a convolution, a multiply and an add). Defaults to
-            True.
+            instead of a convolution, a multiply and an add; inputs then
+            run channels-last). Defaults to True.
         checkpoint (str, optional): A local CLIP weight file loaded by
             :meth:`init_weights`. Defaults to None.
         init_cfg (dict or list[dict], optional): mmengine initialisation
@@ -114,9 +114,10 @@ class CLIPResNet(BaseModule):
                 f'init_cfg ({init_cfg}), not both')
         super().__init__(init_cfg=init_cfg)
         visual = open_clip.create_model(model_name, pretrained=None).visual
+        self.fold_frozen_bn = frozen_bn and fold_frozen_bn
         if frozen_bn:
             visual = freeze_batch_norm_2d(visual)
-            if fold_frozen_bn:
+            if self.fold_frozen_bn:
                 fold_frozen_bn_into_convs(visual)
         for name, module in visual.named_children():
             self.add_module(name, module)
@@ -146,7 +147,7 @@ class CLIPResNet(BaseModule):
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f'CLIPResNet: expected images (B, 3, H, W), got '
                              f'{list(x.shape)}')
-        x = self.stem(x)
+        x = self.stem(self._inference_layout(x))
         outs = []
         for i, name in enumerate(RES_LAYERS[:max(self.out_indices) + 1]):
             x = getattr(self, name)(x)
@@ -168,7 +169,8 @@ class CLIPResNet(BaseModule):
             Tensor: Region embeddings (N, embed_dim), not normalised.
         """
         self._check_roi_feats(roi_feats, 'pool_regions')
-        return self.embed_res5(self.layer4(roi_feats))
+        res5 = self.layer4(self._inference_layout(roi_feats))
+        return self.embed_res5(res5)
 
     def res5_regions(self, roi_feats: Tensor) -> Tensor:
         """Run res5 (``layer4``) on RoI features: the first half of
@@ -183,7 +185,15 @@ class CLIPResNet(BaseModule):
             attnpool_grid), e.g. (N, 2048, 7, 7) for RN50.
         """
         self._check_roi_feats(roi_feats, 'res5_regions')
-        return self.layer4(roi_feats)
+        return self.layer4(self._inference_layout(roi_feats))
+
+    def _inference_layout(self, x: Tensor) -> Tensor:
+        """``x`` channels-last when the folded convolutions run (eval mode
+        without autograd, ``fold_frozen_bn``), else ``x``."""
+        if self.fold_frozen_bn and not self.training and \
+                not torch.is_grad_enabled():
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def embed_res5(self, res5_feats: Tensor) -> Tensor:
         """Attention-pool res5 maps of regions: the second half of

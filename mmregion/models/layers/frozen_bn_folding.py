@@ -13,8 +13,10 @@ it (``convK``/``bnK`` siblings, or consecutive children of a
 parameters, buffers and state-dict keys. Folding happens only in eval mode
 without autograd (``torch.no_grad`` / ``inference_mode``): then the
 convolution uses the folded weights (computed once and recomputed when a
-weight or statistic changes: load, ``.to()``) and the BN passes its input
-through. In train mode, or with gradients enabled, both run as before.
+weight or statistic changes: load, ``.to()``; stored channels-last, the
+layout oneDNN's CPU convolutions are fastest with, so a channels-last input
+stays channels-last) and the BN passes its input through. In train mode, or
+with gradients enabled, both run as before.
 """
 from typing import Optional, Tuple
 
@@ -23,7 +25,8 @@ from open_clip.utils import FrozenBatchNorm2d
 from torch import Tensor, nn
 
 
-def _folding(conv: nn.Conv2d) -> bool:
+def folding_active(conv: nn.Conv2d) -> bool:
+    """Whether folded weights are used: eval mode without autograd."""
     return not conv.training and not torch.is_grad_enabled()
 
 
@@ -44,7 +47,8 @@ class FoldingConv2d(nn.Conv2d):
             shift = bn.bias - bn.running_mean * scale
             if self.bias is not None:
                 shift = shift + self.bias * scale
-            weight = self.weight * scale.reshape(-1, 1, 1, 1)
+            weight = (self.weight * scale.reshape(-1, 1, 1, 1)).contiguous(
+                memory_format=torch.channels_last)
             self._fold_cache = (key, weight, shift)
         return self._fold_cache[1], self._fold_cache[2]
 
@@ -57,7 +61,7 @@ class FoldingConv2d(nn.Conv2d):
         Returns:
             Tensor: (B, C_out, H', W').
         """
-        if self._fold_bn is None or not _folding(self):
+        if self._fold_bn is None or not folding_active(self):
             return super().forward(x)
         weight, bias = self._folded()
         return self._conv_forward(x, weight, bias)
@@ -78,7 +82,7 @@ class FoldedFrozenBatchNorm2d(FrozenBatchNorm2d):
         Returns:
             Tensor: Same shape.
         """
-        if self._fold_conv is not None and _folding(self._fold_conv):
+        if self._fold_conv is not None and folding_active(self._fold_conv):
             return x
         return super().forward(x)
 
