@@ -65,8 +65,7 @@ def test_randomize_official_sets_every_weight_but_the_embeddings():
     assert not state['roi_heads.box_predictor.cls_score.weight'].any()
     assert not state['roi_heads.box_predictor.cls_bg_score.weight'].any()
     randomize_official(model, seed=0)  # same seed, same values
-    assert torch.equal(model.state_dict()['conv.weight'],
-                       state['conv.weight'])
+    assert torch.equal(model.state_dict()['conv.weight'], state['conv.weight'])
 
 
 def test_synthetic_inputs():

@@ -30,8 +30,10 @@ LVIS = 'configs/LVISv1-InstanceSegmentation/'
 #: a CPU run of the region path ten times longer; the RPN's own rows are
 #: compared before this cut, the NMS and top-k code paths are the same).
 PROPOSALS = 100
-RN50X4 = ['MODEL.CLIP.TEXT_EMB_DIM', '640', 'MODEL.RESNETS.DEPTH', '200',
-          'MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION', '18']
+RN50X4 = [
+    'MODEL.CLIP.TEXT_EMB_DIM', '640', 'MODEL.RESNETS.DEPTH', '200',
+    'MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION', '18'
+]
 
 
 @dataclass
@@ -67,27 +69,41 @@ def _specs() -> Dict[str, Spec]:
     specs = {}
     for arch, extra, dim in (('rn50', [], 1024), ('rn50x4', RN50X4, 640)):
         specs[f'regionclip_{arch}_c4_zeroshot_gt'] = Spec(
-            zs, ['MODEL.CLIP.CROP_REGION_TYPE', 'GT',
-                 'MODEL.CLIP.MULTIPLY_RPN_SCORE', 'False'] + extra,
-            ours.format(arch, 'zeroshot-gt_coco-ovd'), (65, None), dim,
+            zs,
+            [
+                'MODEL.CLIP.CROP_REGION_TYPE', 'GT',
+                'MODEL.CLIP.MULTIPLY_RPN_SCORE', 'False'
+            ] + extra,
+            ours.format(arch, 'zeroshot-gt_coco-ovd'), (65, None),
+            dim,
             gt=True)
         specs[f'regionclip_{arch}_c4_zeroshot_rpn'] = Spec(
-            zs, ['MODEL.CLIP.CROP_REGION_TYPE', 'RPN',
-                 'MODEL.CLIP.MULTIPLY_RPN_SCORE', 'True'] + extra,
-            ours.format(arch, 'zeroshot-rpn_coco-ovd'), (65, None), dim,
-            rpn_yaml=LVIS + 'mask_rcnn_R_50_FPN_1x.yaml', logit=True)
+            zs,
+            [
+                'MODEL.CLIP.CROP_REGION_TYPE', 'RPN',
+                'MODEL.CLIP.MULTIPLY_RPN_SCORE', 'True'
+            ] + extra,
+            ours.format(arch, 'zeroshot-rpn_coco-ovd'), (65, None),
+            dim,
+            rpn_yaml=LVIS + 'mask_rcnn_R_50_FPN_1x.yaml',
+            logit=True)
         specs[f'regionclip_{arch}_c4_finetuned_coco'] = Spec(
-            COCO + 'CLIP_fast_rcnn_R_50_C4_ovd.yaml', list(extra),
-            ours.format(arch, '1x_coco-ovd'), (48, 65), dim,
+            COCO + 'CLIP_fast_rcnn_R_50_C4_ovd.yaml',
+            list(extra),
+            ours.format(arch, '1x_coco-ovd'), (48, 65),
+            dim,
             rpn_yaml=COCO + 'mask_rcnn_R_50_C4_1x_ovd_FSD.yaml')
-        lvis_extra = extra + (
-            ['MODEL.ROI_MASK_HEAD.POOLER_RESOLUTION', '18',
-             'MODEL.RESNETS.RES2_OUT_CHANNELS', '320'] if extra else [])
+        lvis_extra = extra + ([
+            'MODEL.ROI_MASK_HEAD.POOLER_RESOLUTION', '18',
+            'MODEL.RESNETS.RES2_OUT_CHANNELS', '320'
+        ] if extra else [])
         specs[f'regionclip_{arch}_c4_finetuned_lvis_mask'] = Spec(
             LVIS + 'CLIP_fast_rcnn_R_50_C4.yaml',
             ['MODEL.CLIP.OFFLINE_RPN_LSJ_PRETRAINED', 'True'] + lvis_extra,
-            ours.format(arch, '1x_lvis-ovd'), (866, 1203), dim,
-            rpn_yaml=LVIS + 'mask_rcnn_R_50_FPN_1x.yaml', logit=True)
+            ours.format(arch, '1x_lvis-ovd'), (866, 1203),
+            dim,
+            rpn_yaml=LVIS + 'mask_rcnn_R_50_FPN_1x.yaml',
+            logit=True)
     return specs
 
 
@@ -116,8 +132,11 @@ def official_cfg(spec: Spec, work: str, seed: int):
             torch.save(torch.randn(count, spec.dim, generator=gen), path)
             opts += [f'MODEL.CLIP.{key}', path]
     if spec.rpn_yaml:
-        opts += ['MODEL.CLIP.OFFLINE_RPN_CONFIG', spec.rpn_yaml,
-                 'MODEL.CLIP.OFFLINE_RPN_POST_NMS_TOPK_TEST', str(PROPOSALS)]
+        opts += [
+            'MODEL.CLIP.OFFLINE_RPN_CONFIG', spec.rpn_yaml,
+            'MODEL.CLIP.OFFLINE_RPN_POST_NMS_TOPK_TEST',
+            str(PROPOSALS)
+        ]
     cfg = get_cfg()
     cfg.merge_from_file(spec.yaml)
     cfg.merge_from_list(opts + ['MODEL.DEVICE', 'cpu'])
@@ -140,8 +159,10 @@ def randomize_official(model: torch.nn.Module, seed: int) -> None:
         seed (int): Seed.
     """
     gen = torch.Generator().manual_seed(seed)
-    norms = {name for name, m in model.named_modules()
-             if hasattr(m, 'running_var')}
+    norms = {
+        name
+        for name, m in model.named_modules() if hasattr(m, 'running_var')
+    }
     fixed = ('cls_score.', 'cls_bg_score.', 'test_cls_score.')
     with torch.no_grad():
         for name, tensor in model.state_dict(keep_vars=True).items():
@@ -170,8 +191,10 @@ def randomize_official(model: torch.nn.Module, seed: int) -> None:
 
 
 @torch.no_grad()
-def calibrate_rpn(model: torch.nn.Module, image: torch.Tensor,
-                  logit_max: float = 6., delta_max: float = 1.) -> None:
+def calibrate_rpn(model: torch.nn.Module,
+                  image: torch.Tensor,
+                  logit_max: float = 6.,
+                  delta_max: float = 1.) -> None:
     """Scale the random RPN outputs to a trained RPN's range.
 
     Random weights make an FPN RPN's objectness logits and deltas reach
@@ -190,9 +213,8 @@ def calibrate_rpn(model: torch.nn.Module, image: torch.Tensor,
     feats = model.offline_backbone(images.tensor)
     logits, deltas = rpn.rpn_head([feats[f] for f in rpn.in_features])
     for conv, outs, target in ((rpn.rpn_head.objectness_logits, logits,
-                                logit_max),
-                               (rpn.rpn_head.anchor_deltas, deltas,
-                                delta_max)):
+                                logit_max), (rpn.rpn_head.anchor_deltas,
+                                             deltas, delta_max)):
         scale = target / max(float(o.abs().max()) for o in outs)
         conv.weight.mul_(scale)
         conv.bias.mul_(scale)
@@ -230,8 +252,11 @@ def convert(src: str, dst: str) -> Dict[str, str]:
     tool = osp.join(REPO, 'tools', 'model_converters',
                     'regionclip_to_mmregion.py')
     env = dict(__import__('os').environ, PYTHONPATH=REPO)
-    done = subprocess.run([sys.executable, tool, src, dst], cwd=REPO,
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, tool, src, dst],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True)
     if done.returncode != 0:
         raise RuntimeError(f'{tool} failed: {done.stdout}{done.stderr}')
     prefix = osp.splitext(dst)[0]
@@ -256,8 +281,7 @@ def build_official(spec: Spec, options: ParityOptions, work: str):
         randomize_official(model, options.seed)
         from .regionclip_run import synthetic_image
         image = synthetic_image((480, 643), options.seed + 3)
-        calibrate_rpn(model.eval(),
-                      torch.from_numpy(image).permute(2, 0, 1))
+        calibrate_rpn(model.eval(), torch.from_numpy(image).permute(2, 0, 1))
         path = save_official(model, work)
     return model.eval(), cfg, path
 
@@ -293,8 +317,11 @@ def build_ours(spec: Spec, files: Dict[str, str]):
         model.init_weights()
     finally:
         logger.setLevel(level)
-    load_checkpoint(model, files['checkpoint'], map_location='cpu',
-                    strict=True, logger='silent')
+    load_checkpoint(model,
+                    files['checkpoint'],
+                    map_location='cpu',
+                    strict=True,
+                    logger='silent')
     return model.eval(), cfg
 
 
@@ -329,7 +356,8 @@ def run_regionclip(name: str, options: ParityOptions) -> ParityReport:
             f'both sides keep {PROPOSALS} offline-RPN proposals (official '
             f'OFFLINE_RPN_POST_NMS_TOPK_TEST {PROPOSALS}, ours '
             f'offline_rpn.test_cfg.rpn.max_per_img {PROPOSALS}; the '
-            f'configs keep 1000)'])
+            f'configs keep 1000)'
+        ])
         regionclip_run.compare(report, spec, official, cfg, ours, our_cfg,
                                work, options.seed)
         if options.time and spec.gt:

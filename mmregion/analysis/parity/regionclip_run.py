@@ -53,13 +53,14 @@ def synthetic_image(size: Tuple[int, int], seed: int) -> np.ndarray:
     gen = torch.Generator().manual_seed(seed)
     h, w = size
     low = torch.rand(1, 3, 12, 16, generator=gen)
-    img = torch.nn.functional.interpolate(
-        low, size=(h, w), mode='bicubic', align_corners=False)[0]
+    img = torch.nn.functional.interpolate(low,
+                                          size=(h, w),
+                                          mode='bicubic',
+                                          align_corners=False)[0]
     img = img + 0.1 * torch.rand(3, h, w, generator=gen)
     for _ in range(6):
         y, x = (torch.rand(2, generator=gen) * torch.tensor([h, w])).long()
-        img[:, y:y + h // 4, x:x + w // 5] = torch.rand(3, 1, 1,
-                                                         generator=gen)
+        img[:, y:y + h // 4, x:x + w // 5] = torch.rand(3, 1, 1, generator=gen)
     return (img.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
 
 
@@ -79,29 +80,30 @@ def official_modules(model) -> Dict[str, torch.nn.Module]:
     """The official modules whose outputs are compared."""
     rpn = model.offline_proposal_generator
     heads = model.roi_heads
-    return dict(
-        backbone=model.backbone,
-        rpn_head=rpn.rpn_head if rpn is not None else None,
-        proposals=rpn,
-        attnpool=model.backbone.attnpool,
-        predictor=heads.box_predictor,
-        mask=getattr(heads, 'mask_head', None) and
-        heads.mask_head.predictor)
+    return dict(backbone=model.backbone,
+                rpn_head=rpn.rpn_head if rpn is not None else None,
+                proposals=rpn,
+                attnpool=model.backbone.attnpool,
+                predictor=heads.box_predictor,
+                mask=getattr(heads, 'mask_head', None)
+                and heads.mask_head.predictor)
 
 
 def our_modules(model) -> Dict[str, torch.nn.Module]:
     """Our modules whose outputs are compared."""
     rpn = getattr(model, 'offline_rpn', None)
-    return dict(
-        backbone=model.backbone,
-        rpn_head=rpn.bbox_head if rpn is not None else None,
-        predictor=model.roi_head.bbox_head,
-        mask=model.roi_head.mask_head.conv_logits
-        if model.roi_head.with_mask else None)
+    return dict(backbone=model.backbone,
+                rpn_head=rpn.bbox_head if rpn is not None else None,
+                predictor=model.roi_head.bbox_head,
+                mask=model.roi_head.mask_head.conv_logits
+                if model.roi_head.with_mask else None)
 
 
-def run_official(model, image: np.ndarray, boxes: torch.Tensor,
-                 mapper=None, path: str = None):
+def run_official(model,
+                 image: np.ndarray,
+                 boxes: torch.Tensor,
+                 mapper=None,
+                 path: str = None):
     """Official inference on an RGB uint8 image (given as is) or, with a
     ``mapper``, on the file through RegionCLIP's DatasetMapper."""
     from detectron2.structures import Boxes, BoxMode, Instances
@@ -109,17 +111,28 @@ def run_official(model, image: np.ndarray, boxes: torch.Tensor,
     if mapper is None:
         inst = Instances((h, w), gt_boxes=Boxes(boxes.clone()))
         item = dict(image=torch.from_numpy(image).permute(2, 0, 1),
-                    height=h, width=w, instances=inst)
+                    height=h,
+                    width=w,
+                    instances=inst)
     else:
-        annos = [dict(bbox=b.tolist(), bbox_mode=BoxMode.XYXY_ABS,
-                      category_id=0, iscrowd=0) for b in boxes]
-        item = mapper(dict(file_name=path, height=h, width=w, image_id=0,
-                           annotations=annos))
+        annos = [
+            dict(bbox=b.tolist(),
+                 bbox_mode=BoxMode.XYXY_ABS,
+                 category_id=0,
+                 iscrowd=0) for b in boxes
+        ]
+        item = mapper(
+            dict(file_name=path,
+                 height=h,
+                 width=w,
+                 image_id=0,
+                 annotations=annos))
     rec = Recorder(official_modules(model))
     with torch.no_grad():
         out = model([item])[0]['instances']
     rec.close()
-    dets = dict(boxes=out.pred_boxes.tensor, scores=out.scores,
+    dets = dict(boxes=out.pred_boxes.tensor,
+                scores=out.scores,
                 labels=out.pred_classes)
     if out.has('pred_masks'):
         dets['masks'] = out.pred_masks
@@ -132,14 +145,17 @@ def _our_sample(image: np.ndarray, boxes: torch.Tensor):
     h, w = image.shape[:2]
     sample = DetDataSample(metainfo=dict(
         img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.)))
-    sample.gt_instances = InstanceData(
-        bboxes=boxes.clone(), labels=torch.zeros(len(boxes),
-                                                 dtype=torch.long))
+    sample.gt_instances = InstanceData(bboxes=boxes.clone(),
+                                       labels=torch.zeros(len(boxes),
+                                                          dtype=torch.long))
     return sample
 
 
-def run_ours(model, image: np.ndarray, boxes: torch.Tensor,
-             pipeline=None, path: str = None):
+def run_ours(model,
+             image: np.ndarray,
+             boxes: torch.Tensor,
+             pipeline=None,
+             path: str = None):
     """Our inference on the RGB image given as is, or on the file through
     our test pipeline."""
     from mmengine.dataset import pseudo_collate
@@ -148,10 +164,12 @@ def run_ours(model, image: np.ndarray, boxes: torch.Tensor,
         data = dict(inputs=[bgr], data_samples=[_our_sample(image, boxes)])
     else:
         item = pipeline(
-            dict(img_path=path, img_id=0, instances=[
-                dict(bbox=b.tolist(), bbox_label=0, ignore_flag=0)
-                for b in boxes
-            ]))
+            dict(img_path=path,
+                 img_id=0,
+                 instances=[
+                     dict(bbox=b.tolist(), bbox_label=0, ignore_flag=0)
+                     for b in boxes
+                 ]))
         data = pseudo_collate([item])
     rec = Recorder(our_modules(model))
     proposals: List = []
@@ -185,12 +203,11 @@ def _rpn_rows(report, prefix, official, ours, num_sizes):
         return
     perm = anchor_permutation(num_sizes, 3)
     (o_obj, o_del), (u_obj, u_del) = official['rpn_head'], ours['rpn_head']
-    for level, (oo, od, uo, ud) in enumerate(zip(o_obj, o_del, u_obj,
-                                                  u_del)):
+    for level, (oo, od, uo, ud) in enumerate(zip(o_obj, o_del, u_obj, u_del)):
         oo = _to_mmdet_anchor_order(oo.transpose(0, 1), perm, 1)
         od = _to_mmdet_anchor_order(od.transpose(0, 1), perm, 4)
-        report.add_tensor(f'{prefix}/rpn.objectness.l{level}',
-                          uo, oo.transpose(0, 1))
+        report.add_tensor(f'{prefix}/rpn.objectness.l{level}', uo,
+                          oo.transpose(0, 1))
         report.add_tensor(f'{prefix}/rpn.deltas.l{level}', ud,
                           od.transpose(0, 1))
     o_prop = official['proposals'][0][0]
@@ -201,8 +218,8 @@ def _rpn_rows(report, prefix, official, ours, num_sizes):
                       o_prop.objectness_logits.sigmoid())
 
 
-def add_rows(report: ParityReport, prefix: str, official: Dict,
-             ours: Dict, num_sizes: int) -> None:
+def add_rows(report: ParityReport, prefix: str, official: Dict, ours: Dict,
+             num_sizes: int) -> None:
     """Tensor rows of one input (see the module docstring)."""
     report.add_tensor(f'{prefix}/res4', ours['backbone'][0],
                       official['backbone']['res4'])
@@ -254,7 +271,9 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def time_gt(official, ours, repeats: int = 5,
+def time_gt(official,
+            ours,
+            repeats: int = 5,
             size: Tuple[int, int] = (800, 1344),
             boxes: int = 100) -> List[str]:
     """Zero-shot GT-box inference, official vs ours, interleaved.
@@ -269,8 +288,10 @@ def time_gt(official, ours, repeats: int = 5,
     image = synthetic_image(size, 99)
     gt = synthetic_boxes(size, boxes, 99)
     threads = torch.get_num_threads()
-    lines = [f'time: GT mode, {boxes} boxes, {size[0]}x{size[1]}, median '
-             f'of {repeats} interleaved turns']
+    lines = [
+        f'time: GT mode, {boxes} boxes, {size[0]}x{size[1]}, median '
+        f'of {repeats} interleaved turns'
+    ]
     for n in (1, 2):
         torch.set_num_threads(n)
         runs = (lambda: run_official(official, image, gt),

@@ -39,8 +39,8 @@ class FoldingConv2d(nn.Conv2d):
     def _folded(self) -> Tuple[Tensor, Tensor]:
         bn = self._fold_bn
         tensors = (self.weight, bn.weight, bn.bias, bn.running_mean,
-                   bn.running_var) + ((self.bias, ) if self.bias is not None
-                                      else ())
+                   bn.running_var) + (
+                       (self.bias, ) if self.bias is not None else ())
         key = tuple((t._version, t.data_ptr(), t.dtype) for t in tensors)
         if self._fold_cache is None or self._fold_cache[0] != key:
             scale = bn.weight * (bn.running_var + bn.eps).rsqrt()
@@ -120,8 +120,7 @@ def fold_frozen_bn(module: nn.Module) -> int:
         children = dict(parent.named_children())
         if isinstance(parent, nn.Sequential):
             items = list(children.values())
-            count += sum(
-                _pair(a, b) for a, b in zip(items[:-1], items[1:]))
+            count += sum(_pair(a, b) for a, b in zip(items[:-1], items[1:]))
             continue
         for name, child in children.items():
             if name.startswith('conv') and name[4:].isdigit():

@@ -50,8 +50,11 @@ def test_backbone_reproduces_the_scripted_image_embedding(archive):
     backbone = CLIPResNet('RN-tiny', checkpoint=archive)
     backbone.init_weights()
     backbone.eval()
-    images = torch.rand(2, 3, 64, 64, generator=torch.Generator()
-                        .manual_seed(1))
+    images = torch.rand(2,
+                        3,
+                        64,
+                        64,
+                        generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = scripted.encode_image(images)
         ours = backbone.pool_regions(backbone(images)[0])
@@ -67,5 +70,7 @@ def test_text_encoder_reproduces_the_scripted_text_embedding(archive):
     tokens = open_clip.get_tokenizer('RN-tiny')(TEXTS)
     with torch.no_grad():
         expected = F.normalize(scripted.encode_text(tokens), dim=-1)
-    torch.testing.assert_close(encoder.encode(TEXTS), expected, rtol=1e-5,
+    torch.testing.assert_close(encoder.encode(TEXTS),
+                               expected,
+                               rtol=1e-5,
                                atol=1e-5)

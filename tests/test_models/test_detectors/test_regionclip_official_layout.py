@@ -40,8 +40,8 @@ def test_official_configs_pad_and_resize_as_regionclip(name):
         assert rpn.data_preprocessor.pad_size_divisor == expected
     load, resize = cfg.test_pipeline[0], cfg.test_pipeline[1]
     assert load.imdecode_backend == 'pillow'
-    assert (resize.type, resize.backend, resize.interpolation) == (
-        'Resize', 'pillow', 'bilinear')
+    assert (resize.type, resize.backend,
+            resize.interpolation) == ('Resize', 'pillow', 'bilinear')
 
 
 def test_lvis_and_zero_shot_rpn_multiply_the_rpn_score():
@@ -95,12 +95,11 @@ class _RecordingRPN(torch.nn.Module):
     def __init__(self, divisor: int) -> None:
         super().__init__()
         self.data_preprocessor = MODELS.build(
-            dict(
-                type='DetDataPreprocessor',
-                mean=[103.53, 116.28, 123.675],
-                std=[1., 1., 1.],
-                bgr_to_rgb=False,
-                pad_size_divisor=divisor))
+            dict(type='DetDataPreprocessor',
+                 mean=[103.53, 116.28, 123.675],
+                 std=[1., 1., 1.],
+                 bgr_to_rgb=False,
+                 pad_size_divisor=divisor))
         self.seen = None
         self.bbox_head = self
 
@@ -115,12 +114,11 @@ class _RecordingRPN(torch.nn.Module):
 @pytest.mark.parametrize('divisor,shape', [(32, (64, 96)), (1, (50, 70))])
 def test_offline_rpn_pads_its_own_input(divisor, shape):
     ours = MODELS.build(
-        dict(
-            type='DetDataPreprocessor',
-            mean=[122.77, 116.75, 104.09],
-            std=[68.5, 66.6, 70.3],
-            bgr_to_rgb=True,
-            pad_size_divisor=1))
+        dict(type='DetDataPreprocessor',
+             mean=[122.77, 116.75, 104.09],
+             std=[68.5, 66.6, 70.3],
+             bgr_to_rgb=True,
+             pad_size_divisor=1))
     rpn = _RecordingRPN(divisor)
     torch.manual_seed(0)
     raw_bgr = torch.rand(1, 3, 50, 70) * 255
@@ -129,20 +127,21 @@ def test_offline_rpn_pads_its_own_input(divisor, shape):
     offline_rpn_proposals(rpn, ours, inputs, samples)
     assert tuple(rpn.seen.shape[-2:]) == shape
     expected = raw_bgr - rpn.data_preprocessor.mean
-    torch.testing.assert_close(
-        rpn.seen[..., :50, :70], expected, atol=1e-3, rtol=0)
+    torch.testing.assert_close(rpn.seen[..., :50, :70],
+                               expected,
+                               atol=1e-3,
+                               rtol=0)
     assert rpn.seen[..., 50:, :].eq(0).all()
     assert rpn.seen[..., :, 70:].eq(0).all()
 
 
 def _head(mode: str):
     head = MODELS.build(
-        dict(
-            type='RegionCLIPBBoxHead',
-            embed_dim=8,
-            train_vocabulary=torch.randn(3, 8),
-            no_box_delta=True,
-            objectness_score=mode))
+        dict(type='RegionCLIPBBoxHead',
+             embed_dim=8,
+             train_vocabulary=torch.randn(3, 8),
+             no_box_delta=True,
+             objectness_score=mode))
     return head.eval()
 
 
@@ -152,22 +151,23 @@ def test_logit_objectness_is_the_official_product():
     rois = torch.tensor([[0, 0., 0., 10., 10.], [0, 20., 20., 40., 40.],
                          [0, 50., 50., 70., 90.]])
     cls = torch.randn(3, 4) * 3
-    cfg = ConfigDict(score_thr=0.0, nms=dict(type='nms', iou_threshold=0.5),
+    cfg = ConfigDict(score_thr=0.0,
+                     nms=dict(type='nms', iou_threshold=0.5),
                      max_per_img=100)
     meta = [dict(img_shape=(100, 100), scale_factor=(1., 1.))]
     probs = cls.softmax(-1)
     for mode, factor in (('sigmoid', logits.sigmoid()), ('logit', logits)):
-        res = _head(mode).predict_by_feat((rois, ), (cls, ), (None, ),
-                                          meta, cfg, False,
-                                          [logits.sigmoid()])[0]
+        res = _head(mode).predict_by_feat((rois, ), (cls, ), (None, ), meta,
+                                          cfg, False, [logits.sigmoid()])[0]
         expected = torch.sqrt(probs * factor[:, None])[:, :3]
         keep = expected.isfinite().all(1)
         # the official fast_rcnn_inference drops the NaN (negative-logit)
         # proposal; the sigmoid product keeps every proposal
         assert bool(keep.all()) == (mode == 'sigmoid')
         want = expected[keep].flatten().sort(descending=True).values
-        torch.testing.assert_close(
-            res.scores.sort(descending=True).values, want, rtol=1e-5,
-            atol=0)
+        torch.testing.assert_close(res.scores.sort(descending=True).values,
+                                   want,
+                                   rtol=1e-5,
+                                   atol=0)
     with pytest.raises(ValueError, match="objectness_score must be one of"):
         _head('raw')

@@ -26,5 +26,7 @@ def test_matches_open_clip_attention_pool(grid):
     torch.testing.assert_close(out, expected, rtol=0, atol=2e-6 * scale)
     (grad, ) = torch.autograd.grad(out.sum(), x)
     (ref, ) = torch.autograd.grad(expected.sum(), x)
-    torch.testing.assert_close(grad, ref, rtol=0,
+    torch.testing.assert_close(grad,
+                               ref,
+                               rtol=0,
                                atol=2e-6 * float(ref.abs().max()))

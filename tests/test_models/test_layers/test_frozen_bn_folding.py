@@ -24,8 +24,9 @@ def _pair(seed: int = 0):
 def test_every_conv_bn_pair_is_folded_and_the_state_dict_kept():
     plain, folded = _pair()
     convs = [m for m in folded.modules() if isinstance(m, FoldingConv2d)]
-    bns = [m for m in folded.modules()
-           if isinstance(m, FoldedFrozenBatchNorm2d)]
+    bns = [
+        m for m in folded.modules() if isinstance(m, FoldedFrozenBatchNorm2d)
+    ]
     # stem (3) + per block conv1..3 (+ downsample): every BN is paired
     assert len(convs) == len(bns) == sum(
         hasattr(m, 'running_var') for m in plain.modules())
@@ -39,8 +40,10 @@ def test_folded_inference_matches_and_other_modes_are_unchanged():
         ref = plain(x)[0]
         out = folded(x)[0]
     assert ref.abs().max() > 0.1
-    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5 * float(
-        ref.abs().max()))
+    torch.testing.assert_close(out,
+                               ref,
+                               rtol=1e-5,
+                               atol=1e-5 * float(ref.abs().max()))
     assert not torch.equal(out, ref)  # it did run the folded path
     # with autograd (and in train mode) the unfolded computation runs
     assert torch.equal(folded(x)[0], plain(x)[0])
@@ -54,5 +57,7 @@ def test_folded_weights_follow_a_new_state_dict():
         folded(x)
         other, _ = _pair(1)
         folded.load_state_dict(other.state_dict())
-        torch.testing.assert_close(folded(x)[0], other(x)[0], rtol=1e-5,
+        torch.testing.assert_close(folded(x)[0],
+                                   other(x)[0],
+                                   rtol=1e-5,
                                    atol=1e-5)
