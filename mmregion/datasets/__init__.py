@@ -6,6 +6,7 @@ from .concepts import (ConceptCounts, ConceptPool, count_concepts,
                        extract_concepts, load_spacy)
 from .lvis_ovd import LVISOVDDataset
 from .synthetic_shapes import SyntheticShapesDataset
+from .transforms import FloatResize, resize_float_image
 from .tsv_image_caption import TsvImageCaptionDataset
 from .validated_coco import ValidatedCocoDataset, segmentation_problem
 
@@ -14,5 +15,6 @@ __all__ = [
     'LVISOVDDataset', 'segmentation_problem', 'CocoImageCaptionDataset',
     'TsvImageCaptionDataset', 'CaptionedImage', 'read_caption_file',
     'read_coco_captions', 'read_tsv_captions', 'ConceptCounts', 'ConceptPool',
-    'count_concepts', 'extract_concepts', 'load_spacy'
+    'count_concepts', 'extract_concepts', 'load_spacy', 'FloatResize',
+    'resize_float_image'
 ]

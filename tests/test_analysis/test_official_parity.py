@@ -97,17 +97,52 @@ def test_detection_rows():
     assert report.first_failure().name == 'dets/boxes'
     # a wrong label leaves a detection unmatched; a flipped pixel lowers IoU
     report = ParityReport('m')
-    wrong = _dets([[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 3], masks)
+    wrong = _dets([[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [3, 2], masks)
     add_detection_rows(report, 'dets', wrong, official)
     assert report.first_failure().name == 'dets/count'
     assert 'matched 1' in report.rows[0].detail
     flipped = masks.clone()
-    flipped[0, 0, 0] = False
+    flipped[0, 0, :2] = False  # two threshold flips: allowed
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', _dets(
+        [[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 2], flipped), official)
+    assert report.passed and report.rows[-1].error == pytest.approx(2 / 16)
+    flipped[0, 0, 2] = False  # three of 16 pixels: a difference
     report = ParityReport('m')
     add_detection_rows(report, 'dets', _dets(
         [[0, 0, 4, 4], [4, 4, 8, 8]], [0.9, 0.8], [1, 2], flipped), official)
     assert report.first_failure().name == 'dets/mask_iou'
-    assert report.rows[-1].error == pytest.approx(1 / 16)
+
+
+def test_rank_flip_at_the_count_cut_is_not_a_difference():
+    official = _dets([[0, 0, 4, 4], [10, 10, 14, 14]], [0.9, 0.1], [1, 2])
+    # ours kept another box whose score ties with the last official one
+    ours = _dets([[0, 0, 4, 4], [20, 20, 24, 24]], [0.9, 0.1 + 1e-6], [1, 3])
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.passed and 'tie within' in report.rows[0].detail
+    ours['scores'][1] = 0.2  # not a tie: a different detection
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.first_failure().name == 'dets/count'
+
+
+def test_integer_boxes_may_flip_only_at_an_integer():
+    official = _dets([[10, 20, 30, 40]], [0.9], [1])
+    official['boxes_float'] = torch.tensor([[10.0004, 20.5, 30.2, 40.7]])
+    ours = _dets([[9, 20, 30, 40]], [0.9], [1])  # 9.9999... truncated
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.passed and '1 of 4 coordinates' in report.rows[1].detail
+    ours = _dets([[10, 20, 31, 40]], [0.9], [1])  # 30.2 cannot give 31
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.first_failure().name == 'dets/boxes'
+    # float boxes against integer ones (no truncation on our side) fail
+    ours = _dets([[10.0004, 20.5, 30.2, 40.7]], [0.9], [1])
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.first_failure().name == 'dets/boxes'
 
 
 def test_documented_differences_file_and_errors(tmp_path):
@@ -178,9 +213,41 @@ def test_dcn_substitute_matches_torchvision():
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
 
+def test_yolact_models_are_registered():
+    models = load_runners()
+    names = {'yolact_resnet50', 'yolact_base', 'yolact_plus_resnet50',
+             'yolact_plus_base'}
+    assert names <= set(models)
+    assert {CLONES[n] for n in names} == {'yolact'}
+
+
+def test_run_parity_makes_paths_absolute(tmp_path, monkeypatch):
+    from mmregion.analysis.parity import registry
+    seen = {}
+
+    def runner(name, options):
+        seen.update(vars(options))
+        return ParityReport(name)
+
+    monkeypatch.setitem(registry.MODELS, 'fake', runner)
+    monkeypatch.setattr(registry, 'load_runners', lambda: registry.MODELS)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'w.pth').write_bytes(b'')
+    run_parity('fake', ParityOptions('clone', 'w.pth', 'out/dir'))
+    assert seen['official_dir'] == str(tmp_path / 'clone')
+    assert seen['checkpoint'] == str(tmp_path / 'w.pth')
+    assert seen['work_dir'] == str(tmp_path / 'out' / 'dir')
+    assert (tmp_path / 'out' / 'dir').is_dir()
+
+
 def test_run_parity_user_errors(tmp_path):
     with pytest.raises(ParityUserError, match='unknown model .nope.'):
         run_parity('nope', ParityOptions(str(tmp_path)))
+    with pytest.raises(ParityUserError, match='is not a dbolya/yolact clone'):
+        run_parity('yolact_resnet50', ParityOptions(str(tmp_path)))
+    with pytest.raises(ParityUserError, match='checkpoint .*no.pth does not'):
+        run_parity('yolact_resnet50',
+                   ParityOptions(str(tmp_path), str(tmp_path / 'no.pth')))
 
 
 def test_cli_errors(tmp_path):

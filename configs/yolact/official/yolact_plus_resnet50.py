@@ -11,13 +11,33 @@
 #     (YOLACTFPN, 'on_output');
 #   * no per-level top-k before NMS (nms_pre=-1);
 #   * the predicted mask IoU re-scores the masks only (rescore='mask': boxes
-#     keep the class score, as the official rescore_bbox=False).
+#     keep the class score, as the official rescore_bbox=False);
+#   * dbolya/yolact's inference, as ./yolact_resnet50.py (FloatResize,
+#     score_thr_mode='max_class', wh_ratio_clip=None, clip_boxes='official').
 # Anchors (3 scales x ratios 1, 1/2, 2, not square) are the base config's.
-# docs/converters.md lists what still differs from the official inference.
+# docs/parity.md shows the outputs equal the official code's.
 _base_ = '../yolactpp_r50_1xb8-55e_coco.py'
 
 model = dict(
     backbone=dict(dcn_interval=1, init_cfg=None),
     neck=dict(type='YOLACTFPN', add_extra_convs='on_output'),
-    mask_head=dict(rescore='mask'),
+    bbox_head=dict(
+        score_thr_mode='max_class',
+        wh_ratio_clip=None,
+        bbox_coder=dict(clip_border=False)),
+    mask_head=dict(rescore='mask', clip_boxes='official'),
     test_cfg=dict(nms_pre=-1))
+
+# dbolya/yolact's preprocessing (FastBaseTransform): the float image is
+# resized with F.interpolate (bilinear), not the uint8 image with OpenCV.
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='FloatResize', scale=(550, 550), keep_ratio=False),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

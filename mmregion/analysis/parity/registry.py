@@ -6,8 +6,10 @@ that is not part of the harness itself, so adding a model family is adding
 one module.
 """
 import importlib
+import os
+import os.path as osp
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Dict, Optional
 
 from .official import OfficialCodeError
@@ -103,11 +105,17 @@ def run_parity(name: str, options: ParityOptions) -> ParityReport:
     if name not in models:
         raise ParityUserError(f'unknown model {name!r}; choose from '
                               f'{", ".join(sorted(models))}')
-    if options.checkpoint is not None:
-        import os.path as osp
-        if not osp.isfile(options.checkpoint):
-            raise ParityUserError(
-                f'checkpoint {options.checkpoint} does not exist')
+    if options.checkpoint is not None and not osp.isfile(options.checkpoint):
+        raise ParityUserError(
+            f'checkpoint {options.checkpoint} does not exist')
+    # runners work inside the official folder: make every path absolute
+    options = replace(
+        options,
+        official_dir=osp.abspath(options.official_dir),
+        checkpoint=options.checkpoint and osp.abspath(options.checkpoint),
+        work_dir=options.work_dir and osp.abspath(options.work_dir))
+    if options.work_dir:
+        os.makedirs(options.work_dir, exist_ok=True)
     try:
         return models[name](name, options)
     except OfficialCodeError as error:

@@ -1,5 +1,5 @@
 """YOLACT box head with batched, vectorised post-processing."""
-from typing import List
+from typing import List, Optional
 
 import torch
 from mmdet.models.dense_heads import YOLACTHead
@@ -25,17 +25,46 @@ class BatchedYOLACTHead(YOLACTHead):
     batched over images and classes (:func:`batched_fast_nms`); given the
     same weights the detections equal mmdet's.
 
+    Two options reproduce dbolya/yolact's ``Detect`` (the
+    ``configs/yolact/official`` configs set them; the defaults are mmdet's):
+
+    * ``score_thr_mode='max_class'``: anchors whose best class score exceeds
+      ``score_thr`` go into every class's Fast NMS, with no per-class
+      threshold (mmdet: ``'per_class'``, a detection's own class score must
+      exceed it);
+    * ``wh_ratio_clip=None``: box widths and heights are decoded without
+      mmdet's clamp of ``dw, dh`` at ``|log(16 / 1000)|``.
+
+    Boxes are clipped to the image before NMS when the coder's
+    ``clip_border`` is True (mmdet); dbolya/yolact clips after NMS and mask
+    cropping (``clip_border=False`` here and ``clip_boxes='official'`` on
+    :class:`BatchedYOLACTProtonet`).
+
     Args:
         nms_type (str): ``'fast'`` (YOLACT's Fast NMS) or ``'standard'``
             (greedy NMS, for comparison). Defaults to ``'fast'``.
+        score_thr_mode (str): ``'per_class'`` or ``'max_class'`` (see
+            :func:`batched_fast_nms`). Defaults to ``'per_class'``.
+        wh_ratio_clip (float, optional): Passed to the coder's ``decode``;
+            None decodes without a clamp. Defaults to 16 / 1000.
         **kwargs: Arguments of :class:`mmdet.models.dense_heads.YOLACTHead`.
     """
 
-    def __init__(self, *args, nms_type: str = 'fast', **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 nms_type: str = 'fast',
+                 score_thr_mode: str = 'per_class',
+                 wh_ratio_clip: Optional[float] = 16 / 1000,
+                 **kwargs) -> None:
         if nms_type not in NMS_FUNCTIONS:
             raise ValueError(f'nms_type must be one of '
                              f'{sorted(NMS_FUNCTIONS)}, got {nms_type!r}')
+        if score_thr_mode not in ('per_class', 'max_class'):
+            raise ValueError("score_thr_mode must be 'per_class' or "
+                             f"'max_class', got {score_thr_mode!r}")
         self.nms_type = nms_type
+        self.score_thr_mode = score_thr_mode
+        self.wh_ratio_clip = wh_ratio_clip
         super().__init__(*args, **kwargs)
 
     def _scores(self, cls_logits: Tensor) -> Tensor:
@@ -145,7 +174,8 @@ class BatchedYOLACTHead(YOLACTHead):
                     1, 2)[:, None]
         return NMS_FUNCTIONS[self.nms_type](
             bboxes, torch.cat(scores, 1), torch.cat(coeffs, 1),
-            cfg.score_thr, cfg.iou_thr, cfg.top_k, cfg.max_per_img)
+            cfg.score_thr, cfg.iou_thr, cfg.top_k, cfg.max_per_img,
+            self.score_thr_mode)
 
     def _decode(self, priors: Tensor, deltas: Tensor,
                 batch_img_metas: List[dict]) -> Tensor:
@@ -157,12 +187,16 @@ class BatchedYOLACTHead(YOLACTHead):
             batch_img_metas (list[dict]): Image metas with ``img_shape``.
 
         Returns:
-            Tensor: (B, N, 4) boxes clipped to ``img_shape`` like mmdet's
-            single-image decode.
+            Tensor: (B, N, 4) boxes, clipped to ``img_shape`` like mmdet's
+            single-image decode when the coder's ``clip_border`` is True.
         """
         b, n, _ = deltas.shape
+        # an infinite ratio clip is no clamp (|log(inf)| = inf)
+        clip = float('inf') if self.wh_ratio_clip is None \
+            else self.wh_ratio_clip
         bboxes = self.bbox_coder.decode(
-            priors.reshape(b * n, 4), deltas.reshape(b * n, 4))
+            priors.reshape(b * n, 4), deltas.reshape(b * n, 4),
+            wh_ratio_clip=clip)
         bboxes = bboxes.view(b, n, 4)
         if self.bbox_coder.clip_border:
             hw = bboxes.new_tensor(

@@ -24,6 +24,28 @@ def pad_instances(values: List[Tensor]) -> Tensor:
     return torch.nn.utils.rnn.pad_sequence(values, batch_first=True)
 
 
+def official_box_clip(bboxes: Tensor, h: int, w: int) -> Tensor:
+    """dbolya/yolact's final boxes: ``sanitize_coordinates`` and ``long()``.
+
+    Per axis ``lo, hi = min(a, b), max(a, b)``; ``lo`` is clamped at 0 and
+    ``hi`` at the size (only those two bounds, as the official code), then
+    both are truncated towards zero.
+
+    Args:
+        bboxes (Tensor): (n, 4) x1, y1, x2, y2 at the output size.
+        h (int): Output height.
+        w (int): Output width.
+
+    Returns:
+        Tensor: (n, 4) integer-valued boxes, same dtype.
+    """
+    x1 = torch.minimum(bboxes[:, 0], bboxes[:, 2]).clamp(min=0)
+    x2 = torch.maximum(bboxes[:, 0], bboxes[:, 2]).clamp(max=w)
+    y1 = torch.minimum(bboxes[:, 1], bboxes[:, 3]).clamp(min=0)
+    y2 = torch.maximum(bboxes[:, 1], bboxes[:, 3]).clamp(max=h)
+    return torch.stack([x1, y1, x2, y2], 1).trunc()
+
+
 @MODELS.register_module()
 class BatchedYOLACTProtonet(YOLACTProtonet):
     """mmdet's ``YOLACTProtonet``, vectorised, fixed, and with re-scoring.
@@ -57,6 +79,14 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
             (``rescore_bbox=False``), ``scores`` stays the class score and
             ``mask_scores`` (class score x IoU) is added, which mmdet's
             ``CocoMetric`` uses for the mask results. Defaults to ``'all'``.
+        clip_boxes (str): What happens to the final boxes. ``'none'``
+            (mmdet): left as the box head gives them (the head clips
+            before NMS when its coder's ``clip_border`` is True).
+            ``'official'`` (dbolya/yolact's ``postprocess``, with a head
+            that does not clip): after the masks are cropped with the
+            unclipped boxes, ``x1, y1`` are clamped at 0 and ``x2, y2`` at
+            the output width and height, and the boxes are truncated to
+            integers. Defaults to ``'none'``.
         **kwargs: Arguments of :class:`mmdet.models.dense_heads.
             YOLACTProtonet`.
     """
@@ -66,10 +96,15 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
                  mask_iou_head: OptConfigType = None,
                  discard_mask_area: int = 25,
                  rescore: str = 'all',
+                 clip_boxes: str = 'none',
                  **kwargs) -> None:
         if rescore not in ('all', 'mask'):
             raise ValueError(
                 f"rescore must be 'all' or 'mask', got {rescore!r}")
+        if clip_boxes not in ('none', 'official'):
+            raise ValueError("clip_boxes must be 'none' or 'official', "
+                             f'got {clip_boxes!r}')
+        self.clip_boxes = clip_boxes
         super().__init__(*args, **kwargs)
         self.mask_iou_head = (
             MODELS.build(mask_iou_head) if mask_iou_head else None)
@@ -322,9 +357,13 @@ class BatchedYOLACTProtonet(YOLACTProtonet):
                     masks.device,
                     task_type='mask',
                     instance_results=[results])[0]
-            elif rescale:
+                continue
+            if rescale:
                 results.bboxes = results.bboxes / results.bboxes.new_tensor(
                     meta['scale_factor']).repeat(1, 2)
+            if self.clip_boxes == 'official':
+                results.bboxes = official_box_clip(
+                    results.bboxes, *self._output_size(meta, rescale))
         return results_list
 
     def _upsample_batch(self, masks: Tensor, windows: Tensor,

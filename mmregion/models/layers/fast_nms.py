@@ -64,14 +64,18 @@ def _select_best(scores: Tensor, keep: Tensor, bboxes: Tensor,
 
 
 def _top_candidates(bboxes: Tensor, scores: Tensor, coeffs: Tensor,
-                    score_thr: float, top_k: int) -> tuple:
+                    score_thr: float, top_k: int,
+                    score_thr_mode: str = 'per_class') -> tuple:
     """The best candidates of every (image, class), above the threshold.
 
     The ``top_k`` best per image and class, sorted, cut to the longest
-    prefix above ``score_thr`` over the batch: a candidate at or below the
-    threshold is never kept, and in a sorted list it can only suppress
+    prefix above the threshold over the batch. With ``'per_class'`` a
+    candidate is above when its class score exceeds ``score_thr``: one at or
+    below it is never kept, and in a sorted list it can only suppress
     candidates that are below the threshold too, so dropping it changes no
-    result of either NMS.
+    result of either NMS. With ``'max_class'`` (dbolya/yolact's ``Detect``)
+    an anchor is a candidate of every class when its best class score
+    exceeds ``score_thr``, whatever its score in that class.
 
     Args:
         bboxes (Tensor): (B, N, 4) boxes.
@@ -79,6 +83,7 @@ def _top_candidates(bboxes: Tensor, scores: Tensor, coeffs: Tensor,
         coeffs (Tensor): (B, N, K) mask coefficients.
         score_thr (float): Score threshold.
         top_k (int): Candidates per image and class.
+        score_thr_mode (str): ``'per_class'`` or ``'max_class'``.
 
     Returns:
         tuple: ``scores`` (B, C, k) sorted descending, ``above`` (B, C, k)
@@ -86,8 +91,17 @@ def _top_candidates(bboxes: Tensor, scores: Tensor, coeffs: Tensor,
         (B, C * k).
     """
     b, n, c = scores.shape
-    cls_scores, idx = scores.transpose(1, 2).topk(min(top_k, n), dim=2)
-    above = cls_scores > score_thr
+    if score_thr_mode == 'max_class':
+        valid = scores.max(-1, keepdim=True).values > score_thr
+        scores = scores.masked_fill(~valid, float('-inf'))
+        cls_scores, idx = scores.transpose(1, 2).topk(min(top_k, n), dim=2)
+        above = cls_scores > float('-inf')
+    elif score_thr_mode == 'per_class':
+        cls_scores, idx = scores.transpose(1, 2).topk(min(top_k, n), dim=2)
+        above = cls_scores > score_thr
+    else:
+        raise ValueError("score_thr_mode must be 'per_class' or "
+                         f"'max_class', got {score_thr_mode!r}")
     k = int(above.sum(-1).max()) if above.numel() else 0
     cls_scores, idx, above = cls_scores[..., :k], idx[..., :k], above[..., :k]
     flat_idx = idx.reshape(b, c * k, 1)
@@ -141,7 +155,8 @@ def batched_fast_nms(bboxes: Tensor,
                      score_thr: float,
                      iou_thr: float,
                      top_k: int,
-                     max_num: int = -1) -> BatchedDetections:
+                     max_num: int = -1,
+                     score_thr_mode: str = 'per_class') -> BatchedDetections:
     """Fast NMS over a batch of images and all classes at once.
 
     Per image and class: take the ``top_k`` highest-scored candidates, build
@@ -164,12 +179,16 @@ def batched_fast_nms(bboxes: Tensor,
             max IoU with a higher-scored box is ``<= iou_thr``).
         top_k (int): Candidates per image and class before NMS.
         max_num (int): Detections per image after NMS; ``<= 0`` keeps all.
+        score_thr_mode (str): ``'per_class'`` (mmdet): a detection's class
+            score must exceed ``score_thr``. ``'max_class'`` (dbolya/yolact):
+            anchors whose best class score exceeds it are candidates of
+            every class, and Fast NMS keeps them whatever their score.
 
     Returns:
         BatchedDetections: Padded detections, best first per image.
     """
     cls_scores, above, boxes, cand_coeffs, labels = _top_candidates(
-        bboxes, scores, coeffs, score_thr, top_k)
+        bboxes, scores, coeffs, score_thr, top_k, score_thr_mode)
     b, c, k = above.shape
     keep = torch.zeros_like(above)
     if k:
@@ -188,7 +207,9 @@ def batched_standard_nms(bboxes: Tensor,
                          score_thr: float,
                          iou_thr: float,
                          top_k: int,
-                         max_num: int = -1) -> BatchedDetections:
+                         max_num: int = -1,
+                         score_thr_mode: str = 'per_class'
+                         ) -> BatchedDetections:
     """Standard (greedy) NMS with the same inputs and outputs as Fast NMS.
 
     All (image, class) groups go through one call of mmcv's ``batched_nms``
@@ -204,12 +225,13 @@ def batched_standard_nms(bboxes: Tensor,
         iou_thr (float): IoU threshold of greedy NMS.
         top_k (int): Candidates per image and class before NMS.
         max_num (int): Detections per image after NMS; ``<= 0`` keeps all.
+        score_thr_mode (str): As :func:`batched_fast_nms`.
 
     Returns:
         BatchedDetections: Padded detections, best first per image.
     """
     cls_scores, above, boxes, cand_coeffs, labels = _top_candidates(
-        bboxes, scores, coeffs, score_thr, top_k)
+        bboxes, scores, coeffs, score_thr, top_k, score_thr_mode)
     b, c, k = above.shape
     flat_scores = cls_scores.reshape(b, c * k)
     above = above.view(b, c * k)
