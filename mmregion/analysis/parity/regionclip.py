@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
+from ...fileio import load_checkpoint_file
 from .registry import ParityOptions, register
 from .regionclip_official import regionclip_code
 from .report import ParityReport, load_documented_differences
@@ -347,7 +348,7 @@ def run_regionclip(name: str, options: ParityOptions) -> ParityReport:
         report.notes += code.notes + [
             f'official: {spec.yaml} {" ".join(spec.opts)}',
             f'official checkpoint: {src} (DetectionCheckpointer: '
-            f'{sorted(torch.load(src, weights_only=True))})',
+            f'{sorted(load_checkpoint_file(src, "cpu"))})',
             f'converted by tools/model_converters/'
             f'regionclip_to_mmregion.py -> {files["checkpoint"]}',
             f'ours: {spec.ours}' +
