@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .report import ParityReport, add_detection_rows
+from .report import ParityReport, add_detection_rows, match_detections
 
 SHARED_SIZE = (480, 643)
 RAW_SIZES = ((550, 550), (800, 1333), (480, 643))
@@ -232,9 +232,25 @@ def add_rows(report: ParityReport, prefix: str, official: Dict, ours: Dict,
                       official['predictor'][0])
     report.add_tensor(f'{prefix}/box_deltas', ours['predictor'][1],
                       official['predictor'][1])
-    if 'mask' in official and 'mask' in ours:
-        report.add_tensor(f'{prefix}/mask_logits', ours['mask'],
-                          official['mask'])
+
+
+def _mask_rows(report: ParityReport, prefix: str, official: Dict,
+               ours: Dict, official_dets: Dict, our_dets: Dict) -> None:
+    """Mask logits of the final detections, paired by label and box.
+
+    Both mask heads run on the final detections in their order; a rank
+    flip at the detection cut shifts that order, so rows are paired with
+    the detections' own matching.
+    """
+    if 'mask' not in official or 'mask' not in ours:
+        return
+    pairs = match_detections(our_dets, official_dets)
+    if not pairs:
+        return
+    oi = torch.tensor([p[0] for p in pairs])
+    ui = torch.tensor([p[1] for p in pairs])
+    report.add_tensor(f'{prefix}/mask_logits', ours['mask'][ui],
+                      official['mask'][oi])
 
 
 def compare(report: ParityReport, spec, official, cfg, ours, our_cfg,
@@ -249,6 +265,7 @@ def compare(report: ParityReport, spec, official, cfg, ours, our_cfg,
     u_t, u_d = run_ours(ours, image, boxes)
     prefix = 'shared_{}x{}'.format(*SHARED_SIZE)
     add_rows(report, prefix, o_t, u_t, num_sizes)
+    _mask_rows(report, prefix, o_t, u_t, o_d, u_d)
     add_detection_rows(report, f'{prefix}/dets', u_d, o_d)
     mapper = DatasetMapper(cfg, is_train=False)
     pipeline = Compose(our_cfg.test_pipeline)
@@ -261,6 +278,7 @@ def compare(report: ParityReport, spec, official, cfg, ours, our_cfg,
         u_t, u_d = run_ours(ours, image, boxes, pipeline, path)
         prefix = 'raw_{}x{}'.format(*size)
         add_rows(report, prefix, o_t, u_t, num_sizes)
+        _mask_rows(report, prefix, o_t, u_t, o_d, u_d)
         add_detection_rows(report, f'{prefix}/dets', u_d, o_d)
 
 
