@@ -87,7 +87,11 @@ model = dict(
             type='Pretrained',
             prefix='offline_rpn.',
             checkpoint='checkpoints/regionclip/rpn_lvis_866_lsj_mmregion.pth')),
+    # RegionCLIP's LVIS model multiplies class scores with the RPN score
+    # (MULTIPLY_RPN_SCORE True): sqrt(p * sigmoid(objectness)), or the
+    # official sqrt(p * logit) with bbox_head.objectness_score='logit'.
     roi_head=dict(
+        use_objectness=True,
         bbox_head=dict(
             train_vocabulary=emb_dir + 'lvis_866_base_cls_emb.pth',
             test_vocabulary=emb_dir + 'lvis_1203_cls_emb.pth',

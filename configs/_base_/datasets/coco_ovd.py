@@ -20,9 +20,22 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
+# The test pipeline reads and resizes as RegionCLIP's detectron2 does:
+# PIL decoding (detection_utils.read_image) and ResizeShortestEdge(800,
+# 1333), whose ResizeTransform is PIL bilinear on the uint8 image. Training
+# keeps mmdet's cv2 decoding and resize (faster; fine-tuning does not need
+# the official pixels).
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
+    dict(
+        type='LoadImageFromFile',
+        imdecode_backend='pillow',
+        backend_args=backend_args),
+    dict(
+        type='Resize',
+        scale=(1333, 800),
+        keep_ratio=True,
+        backend='pillow',
+        interpolation='bilinear'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',

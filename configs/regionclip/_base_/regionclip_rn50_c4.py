@@ -22,7 +22,10 @@ model = dict(
         mean=[122.7709383, 116.7460125, 104.09373615],
         std=[68.5005327, 66.6321579, 70.32316305],
         bgr_to_rgb=True,
-        pad_size_divisor=32),
+        # RegionCLIP's CLIP backbone has size_divisibility 0: images are
+        # never padded beyond the largest of a batch (padding moves res4
+        # near the right/bottom border).
+        pad_size_divisor=1),
     backbone=dict(
         type='CLIPResNet',
         model_name=clip_model,
@@ -41,7 +44,9 @@ model = dict(
             mean=[103.530, 116.280, 123.675],
             std=[1.0, 1.0, 1.0],
             bgr_to_rgb=False,
-            pad_size_divisor=32),
+            # detectron2's C4 ResNet has size_divisibility 0 (an FPN RPN
+            # pads to 32): RegionCLIP's offline_preprocess_image.
+            pad_size_divisor=1),
         backbone=dict(
             type='ResNet',
             depth=50,
@@ -86,7 +91,10 @@ model = dict(
                 type='RoIAlign',
                 output_size=pooler_size,
                 sampling_ratio=0,
-                aligned=True),
+                aligned=True,
+                # torchvision's roi_align, RegionCLIP's op: the same values
+                # as mmcv's, faster on a CPU
+                use_torchvision=True),
             out_channels=res4_channels,
             featmap_strides=[16]),
         bbox_head=dict(

@@ -10,6 +10,7 @@ from mmdet.structures.bbox import get_box_tensor, scale_boxes
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 PROPOSAL_SOURCES = ('rpn', 'offline_rpn', 'gt')
 
@@ -21,8 +22,12 @@ def offline_rpn_proposals(offline_rpn: nn.Module, data_preprocessor: nn.Module,
     """Proposals of a frozen mmdet ``RPN`` detector on our inputs.
 
     The inputs are de-normalised with ``data_preprocessor``'s statistics
-    and re-normalised with the RPN's own (channel order included), then
-    its backbone (+ neck) and RPN head run with the RPN's test settings.
+    and re-normalised with the RPN's own (channel order included); the
+    RPN's input is then laid out as its own preprocessor would lay out the
+    same images (:func:`rpn_input_layout`: each image's padding set to the
+    RPN's ``pad_value``, the batch padded to its ``pad_size_divisor``), as
+    RegionCLIP's ``offline_preprocess_image`` pads for its own backbone.
+    Its backbone (+ neck) and RPN head run with the RPN's test settings.
 
     Args:
         offline_rpn (nn.Module): An mmdet ``RPN`` detector (eval mode).
@@ -39,9 +44,44 @@ def offline_rpn_proposals(offline_rpn: nn.Module, data_preprocessor: nn.Module,
     raw = batch_inputs * ours.std + ours.mean
     if ours._channel_conversion != theirs._channel_conversion:
         raw = raw.flip(1)
-    feats = offline_rpn.extract_feat((raw - theirs.mean) / theirs.std)
+    inputs = rpn_input_layout((raw - theirs.mean) / theirs.std,
+                              batch_data_samples, theirs.pad_size_divisor,
+                              theirs.pad_value)
+    feats = offline_rpn.extract_feat(inputs)
     return offline_rpn.bbox_head.predict(
         feats, batch_data_samples, rescale=False)
+
+
+def rpn_input_layout(inputs: Tensor, batch_data_samples: SampleList,
+                     pad_size_divisor: int, pad_value: float) -> Tensor:
+    """Pad normalised images as an mmdet preprocessor would pad them.
+
+    Pixels outside each image's ``img_shape`` (the padding of the batch
+    they came in) become ``pad_value``, and the batch is padded on the
+    right and bottom to a multiple of ``pad_size_divisor``.
+
+    Args:
+        inputs (Tensor): (B, 3, H, W) normalised images.
+        batch_data_samples (list[DetDataSample]): ``img_shape`` per image.
+        pad_size_divisor (int): Multiple of the padded size (1: none).
+        pad_value (float): Value of padded pixels.
+
+    Returns:
+        Tensor: (B, 3, H', W'), H' and W' multiples of the divisor.
+    """
+    height, width = inputs.shape[-2:]
+    shapes = [s.metainfo.get('img_shape', (height, width))[:2]
+              for s in batch_data_samples]
+    if any(tuple(shape) != (height, width) for shape in shapes):
+        inputs = inputs.clone()
+        for image, (h, w) in zip(inputs, shapes):
+            image[:, h:, :] = pad_value
+            image[:, :, w:] = pad_value
+    divisor = max(int(pad_size_divisor), 1)
+    pad_h, pad_w = -height % divisor, -width % divisor
+    if pad_h or pad_w:
+        inputs = F.pad(inputs, (0, pad_w, 0, pad_h), value=pad_value)
+    return inputs
 
 
 @MODELS.register_module()

@@ -14,6 +14,9 @@ from torch import Tensor
 
 from ...layers.open_vocabulary import OpenVocabularyMixin, VocabularyLike
 
+#: How RPN objectness enters the zero-shot score (see RegionCLIPBBoxHead).
+OBJECTNESS_SCORES = ('sigmoid', 'logit')
+
 
 @MODELS.register_module()
 class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
@@ -29,10 +32,12 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
 
     Prediction (:meth:`predict_by_feat`) is RegionCLIP's: softmax
     probabilities, optionally combined with the RPN objectness as
-    ``sqrt(p * sigmoid(objectness))`` (the official code multiplies by the
-    raw objectness logit, which turns negative-logit proposals into NaN and
-    drops them), boxes decoded unless ``no_box_delta`` (ground-truth
-    proposals), then per-class NMS.
+    ``sqrt(p * sigmoid(objectness))`` (``objectness_score='sigmoid'``), or,
+    with ``objectness_score='logit'``, as the official code does:
+    ``sqrt(p * objectness_logit)``, which is NaN for the proposals with a
+    negative logit; those proposals are dropped, as the official
+    ``fast_rcnn_inference`` drops non-finite rows. Boxes are decoded unless
+    ``no_box_delta`` (ground-truth proposals), then per-class NMS.
 
     Args:
         embed_dim (int): Region/text embedding dim D (1024 RN50, 640 RN50x4).
@@ -43,6 +48,11 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
         temperature (float): Classifier temperature. Defaults to 0.01.
         no_box_delta (bool): Predict the proposals' own boxes (zero-shot
             with ground-truth boxes). Defaults to False.
+        objectness_score (str): How objectness enters the score when the
+            RoI head passes it: 'sigmoid' (the probability) or 'logit'
+            (the official RegionCLIP product with the raw logit,
+            recovered from the probability in float64). Defaults to
+            'sigmoid'.
         **kwargs: Other :class:`BBoxHead` arguments (``bbox_coder``,
             ``loss_cls``, ``loss_bbox``, ...).
     """
@@ -53,7 +63,12 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
                  test_vocabulary: VocabularyLike = None,
                  temperature: float = 0.01,
                  no_box_delta: bool = False,
+                 objectness_score: str = 'sigmoid',
                  **kwargs) -> None:
+        if objectness_score not in OBJECTNESS_SCORES:
+            raise ValueError(
+                f'RegionCLIPBBoxHead: objectness_score must be one of '
+                f'{OBJECTNESS_SCORES}, got {objectness_score!r}')
         kwargs.setdefault('reg_class_agnostic', True)
         kwargs.setdefault(
             'loss_cls',
@@ -68,6 +83,7 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
             with_cls=False,
             **kwargs)
         self.no_box_delta = no_box_delta
+        self.objectness_score = objectness_score
         self.init_vocabularies(embed_dim, train_vocabulary, test_vocabulary,
                                temperature, 'RegionCLIPBBoxHead')
 
@@ -111,7 +127,8 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
             rescale (bool): Return boxes in original image coordinates.
             objectness (Sequence[Tensor], optional): Per image, (n,) RPN
                 objectness probabilities; when given, scores are
-                ``sqrt(p * objectness)``.
+                ``sqrt(p * objectness)``, or ``sqrt(p * logit(objectness))``
+                with ``objectness_score='logit'`` (non-finite rows dropped).
 
         Returns:
             list[InstanceData]: ``bboxes`` (k, 4), ``scores`` (k,),
@@ -120,12 +137,16 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
         results = []
         for i, meta in enumerate(batch_img_metas):
             probs = F.softmax(cls_scores[i], dim=-1)
+            boxes, deltas = rois[i][:, 1:], bbox_preds[i]
             if objectness is not None:
-                probs = torch.sqrt(probs * objectness[i][:, None])
-            boxes = rois[i][:, 1:]
-            if bbox_preds[i] is not None and not self.no_box_delta:
+                probs = torch.sqrt(probs * self._objectness(objectness[i]))
+                finite = probs.isfinite().all(dim=1)
+                if not finite.all():
+                    probs, boxes = probs[finite], boxes[finite]
+                    deltas = None if deltas is None else deltas[finite]
+            if deltas is not None and not self.no_box_delta:
                 boxes = self.bbox_coder.decode(
-                    boxes, bbox_preds[i], max_shape=meta['img_shape'])
+                    boxes, deltas, max_shape=meta['img_shape'])
             if rescale and boxes.numel():
                 boxes = scale_boxes(boxes,
                                     [1 / s for s in meta['scale_factor']])
@@ -137,3 +158,9 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
                 InstanceData(
                     bboxes=det[:, :4], scores=det[:, -1], labels=labels))
         return results
+
+    def _objectness(self, probs: Tensor) -> Tensor:
+        """(n,) objectness probabilities → the (n, 1) score factor."""
+        if self.objectness_score == 'logit':
+            return torch.logit(probs.double()).to(probs.dtype)[:, None]
+        return probs[:, None]

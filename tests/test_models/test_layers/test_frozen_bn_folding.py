@@ -1,0 +1,63 @@
+"""Frozen BN folded into convolutions at inference (CLIPResNet)."""
+import torch
+
+from mmregion.models.backbones import CLIPResNet
+from mmregion.models.layers.frozen_bn_folding import (FoldedFrozenBatchNorm2d,
+                                                      FoldingConv2d)
+
+
+def _pair(seed: int = 0):
+    torch.manual_seed(seed)
+    plain = CLIPResNet('RN-tiny', out_indices=(3, ), fold_frozen_bn=False)
+    with torch.no_grad():
+        for module in plain.modules():
+            if hasattr(module, 'running_var'):
+                module.running_var.uniform_(0.5, 1.5)
+                module.running_mean.normal_(0, 0.2)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_(0, 0.2)
+    folded = CLIPResNet('RN-tiny', out_indices=(3, ))
+    folded.load_state_dict(plain.state_dict())
+    return plain.eval(), folded.eval()
+
+
+def test_every_conv_bn_pair_is_folded_and_the_state_dict_kept():
+    plain, folded = _pair()
+    convs = [m for m in folded.modules() if isinstance(m, FoldingConv2d)]
+    bns = [
+        m for m in folded.modules() if isinstance(m, FoldedFrozenBatchNorm2d)
+    ]
+    # stem (3) + per block conv1..3 (+ downsample): every BN is paired
+    assert len(convs) == len(bns) == sum(
+        hasattr(m, 'running_var') for m in plain.modules())
+    assert list(folded.state_dict()) == list(plain.state_dict())
+
+
+def test_folded_inference_matches_and_other_modes_are_unchanged():
+    plain, folded = _pair()
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        ref = plain(x)[0]
+        out = folded(x)[0]
+    assert ref.abs().max() > 0.1
+    torch.testing.assert_close(out,
+                               ref,
+                               rtol=1e-5,
+                               atol=1e-5 * float(ref.abs().max()))
+    assert not torch.equal(out, ref)  # it did run the folded path
+    # with autograd (and in train mode) the unfolded computation runs
+    assert torch.equal(folded(x)[0], plain(x)[0])
+    assert torch.equal(folded.train()(x)[0], plain.train()(x)[0])
+
+
+def test_folded_weights_follow_a_new_state_dict():
+    plain, folded = _pair(0)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        folded(x)
+        other, _ = _pair(1)
+        folded.load_state_dict(other.state_dict())
+        torch.testing.assert_close(folded(x)[0],
+                                   other(x)[0],
+                                   rtol=1e-5,
+                                   atol=1e-5)
