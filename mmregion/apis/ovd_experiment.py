@@ -36,6 +36,26 @@ INITIALISATIONS = ('random', 'CLIP', 'RegionCLIP')
 weights, the tiny CLIP (the teacher) and its RegionCLIP student."""
 IMAGE_SIZE = (192, 192)
 """Detection input size of the synthetic configs."""
+FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
+    # the synthetic config as it is: every stage trained at lr 0.01
+    config={},
+    # RegionCLIP's COCO recipe: stem and res2 frozen (FREEZE_AT 2), the
+    # backbone (res5 and the attention pool included) at a tenth of the
+    # learning rate; background weight 0.2 and focal scaling 0.5 are the
+    # config's already
+    regionclip={
+        'model.backbone.frozen_stages': 1,
+        'optim_wrapper.paramwise_cfg': dict(
+            custom_keys=dict(backbone=dict(lr_mult=0.1))),
+    },
+    # the region embedding kept as pretrained: the whole backbone frozen,
+    # only the RPN and the box regressor learn
+    frozen={
+        'model.backbone.frozen_stages': 4,
+        'optim_wrapper.paramwise_cfg': dict(
+            custom_keys=dict(backbone=dict(lr_mult=0.0, decay_mult=0.0))),
+    })
+"""Fine-tuning settings of the experiment (config overrides)."""
 
 
 @dataclass
@@ -70,7 +90,7 @@ def _fresh_run_state() -> None:
 def prepare_data(data_root: str,
                  seed: int = 0,
                  preset: Optional[str] = None,
-                 clip_object_centric: float = 0.0) -> None:
+                 clip_corpus: Optional[Dict[str, object]] = None) -> None:
     """Generate the shapes dataset into ``data_root`` unless its
     ``meta.json`` exists.
 
@@ -80,19 +100,22 @@ def prepare_data(data_root: str,
         preset (str, optional): A :data:`~mmregion.synthetic.PRESETS`
             name; None: the generator's defaults (600 train and 100 val
             images, 8 classes). Defaults to None.
-        clip_object_centric (float): When > 0, also write the split
-            ``clip`` (the tiny CLIP's caption corpus, as many images as
-            ``train``) in which this fraction of the images shows a single
-            large shape, as object-centric web photos. Defaults to 0.
+        clip_corpus (dict, optional): When given, also write the split
+            ``clip``, the tiny CLIP's own image-caption corpus (as CLIP's
+            web photos are not the detection data): ``images`` (default:
+            as many as ``train``) and :class:`ShapesConfig` fields that
+            differ from the preset's, e.g. ``dict(images=4000,
+            object_centric=0.5, colour_words=False)``. Defaults to None
+            (the CLIP trains on the ``train`` captions).
     """
     if osp.isfile(osp.join(data_root, 'meta.json')):
         return
     cfg, splits = shapes_preset(preset or 'demo')
-    if clip_object_centric > 0:
-        corpus = ShapesConfig(**{**vars(cfg),
-                                 'object_centric': clip_object_centric})
-        generate_split(data_root, 'clip', splits['train'], seed * 1000 + 99,
-                       corpus)
+    if clip_corpus:
+        changes = dict(clip_corpus)
+        images = int(changes.pop('images', splits['train']))
+        generate_split(data_root, 'clip', images, seed * 1000 + 99,
+                       ShapesConfig(**{**vars(cfg), **changes}))
     # meta.json last: it marks the data complete
     generate_shapes_dataset(data_root, splits, seed, cfg)
 
@@ -243,7 +266,8 @@ def _initialisations(run: _Run) -> Dict[str, Optional[str]]:
 
 
 def evaluate_init(run: _Run, name: str, finetune_epochs: int,
-                  options: Optional[Dict[str, object]] = None) -> dict:
+                  options: Optional[Dict[str, object]] = None,
+                  recipe: str = 'config') -> dict:
     """Zero-shot AP50 with ground-truth boxes, then fine-tuning on base
     boxes and AP50 on novel, base and all classes, from one
     initialisation.
@@ -253,6 +277,8 @@ def evaluate_init(run: _Run, name: str, finetune_epochs: int,
         name (str): One of :data:`INITIALISATIONS`.
         finetune_epochs (int): Epochs (lr steps at 75% and 92%).
         options (dict, optional): Extra fine-tuning overrides.
+        recipe (str): A key of :data:`FINETUNE_RECIPES`. Defaults to
+            ``'config'``.
 
     Returns:
         dict: ``init`` (weights file or None), ``zero_shot`` and
@@ -276,6 +302,7 @@ def evaluate_init(run: _Run, name: str, finetune_epochs: int,
                 **{k: v for k, v in common.items()
                    if not k.startswith('val_')},
                 **_finetune_schedule(finetune_epochs),
+                **FINETUNE_RECIPES[recipe],
                 **(options or {})
             })
         fine_tuned = runner.test()
@@ -313,7 +340,8 @@ def run_ovd_experiment(
         pretrain_options: Optional[Dict[str, object]] = None,
         finetune_options: Optional[Dict[str, object]] = None,
         preset: Optional[str] = None,
-        clip_object_centric: float = 0.0,
+        finetune_recipe: str = 'config',
+        clip_corpus: Optional[Dict[str, object]] = None,
         runs: Sequence[str] = ('CLIP', 'RegionCLIP'),
         diagnostics: Optional[str] = None,
         diagnostics_limit: Optional[int] = 100,
@@ -363,7 +391,10 @@ def run_ovd_experiment(
         finetune_options (dict, optional): Extra fine-tuning overrides.
         preset (str, optional): Data preset when the data is generated
             (:func:`prepare_data`). Defaults to None.
-        clip_object_centric (float): See :func:`prepare_data`.
+        finetune_recipe (str): A key of :data:`FINETUNE_RECIPES`.
+            Defaults to ``'config'``.
+        clip_corpus (dict, optional): The tiny CLIP's own corpus
+            (:func:`prepare_data`). Defaults to None.
         runs (Sequence[str]): Initialisations to fine-tune, from
             :data:`INITIALISATIONS`. Defaults to ``('CLIP',
             'RegionCLIP')``.
@@ -383,6 +414,10 @@ def run_ovd_experiment(
     if unknown:
         raise ValueError(f'run_ovd_experiment: unknown runs {unknown}; '
                          f'expected names from {INITIALISATIONS}')
+    if finetune_recipe not in FINETUNE_RECIPES:
+        raise ValueError(f'run_ovd_experiment: unknown finetune_recipe '
+                         f'{finetune_recipe!r}; expected one of '
+                         f'{sorted(FINETUNE_RECIPES)}')
     settings = {k: v for k, v in locals().items() if k != 'log'}
     start = time.time()
     if threads is not None:
@@ -391,7 +426,7 @@ def run_ovd_experiment(
     os.makedirs(work_dir, exist_ok=True)
     run.files = _run_files(work_dir)
     with run.stage('data'):
-        prepare_data(run.data_root, seed, preset, clip_object_centric)
+        prepare_data(run.data_root, seed, preset, clip_corpus)
     concepts = train_teacher(run, clip_epochs, clip_batch_size,
                              concept_min_freq, spacy_model)
     pretrain_student(run, pretrain_iters, pretrain_options)
@@ -399,7 +434,8 @@ def run_ovd_experiment(
         run, diagnostics, diagnostics_limit, pretrain_options)
     results = dict(
         runs={
-            name: evaluate_init(run, name, finetune_epochs, finetune_options)
+            name: evaluate_init(run, name, finetune_epochs,
+                                finetune_options, finetune_recipe)
             for name in runs
         },
         seconds=run.seconds,

@@ -1,4 +1,5 @@
 """The synthetic open-vocabulary experiment over several seeds."""
+import json
 import os.path as osp
 from typing import Callable, Dict, Sequence
 
@@ -20,8 +21,9 @@ def run_ovd_seeds(seeds: Sequence[int] = (0, 1, 2),
     Args:
         seeds (Sequence[int]): The seeds. Defaults to (0, 1, 2).
         data_root (str): Prefix of the per-seed dataset roots.
-        work_dir (str): Outputs; seed ``s`` in ``work_dir/seed{s}``, the
-            summary in ``work_dir/summary.json``.
+        work_dir (str): Outputs; seed ``s`` in ``work_dir/seed{s}`` (a
+            seed whose ``results.json`` exists there is read, not run
+            again), the summary in ``work_dir/summary.json``.
         log (Callable): Receives progress lines and the tables.
         **kwargs: Further :func:`run_ovd_experiment` arguments; ``runs``
             must include ``'CLIP'`` and ``'RegionCLIP'``.
@@ -33,10 +35,18 @@ def run_ovd_seeds(seeds: Sequence[int] = (0, 1, 2),
         raise ValueError('run_ovd_seeds: give at least one seed')
     results = []
     for seed in seeds:
+        seed_dir = osp.join(work_dir, f'seed{seed}')
+        done = osp.join(seed_dir, 'results.json')
+        if osp.isfile(done):
+            # finished before (e.g. by a parallel run of that seed alone)
+            log(f'[ovd seeds] seed {seed}: reusing {done}')
+            with open(done) as f:
+                results.append(json.load(f))
+            continue
         results.append(
             run_ovd_experiment(
                 data_root=f'{data_root.rstrip("/")}_seed{seed}',
-                work_dir=osp.join(work_dir, f'seed{seed}'),
+                work_dir=seed_dir,
                 seed=seed,
                 log=log,
                 **kwargs))

@@ -43,15 +43,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--clip-epochs', type=int, default=40, help='tiny-CLIP epochs')
     parser.add_argument(
-        '--clip-object-centric', type=float, default=0.0,
-        help='fraction of single-shape images in a separate tiny-CLIP '
-        'caption corpus (0: the CLIP trains on the train captions)')
+        '--clip-corpus', nargs='+', action=DictAction, default=None,
+        help='a separate tiny-CLIP caption corpus: images=N and generator '
+        'fields, e.g. images=4000 object_centric=0.5 colour_words=False '
+        '(default: the CLIP trains on the train captions)')
     parser.add_argument(
         '--pretrain-iters', type=int, default=300,
         help='RegionCLIP pretraining iterations')
     parser.add_argument(
         '--finetune-epochs', type=int, default=12,
         help='detector fine-tuning epochs')
+    parser.add_argument(
+        '--finetune-recipe', choices=('config', 'regionclip', 'frozen'),
+        default='config',
+        help='fine-tuning settings (mmregion.apis.ovd_experiment.'
+        'FINETUNE_RECIPES); default: the config as it is')
     parser.add_argument(
         '--pretrain-cfg-options', nargs='+', action=DictAction,
         default=None, help='pretraining config overrides, key=value')
@@ -85,11 +91,12 @@ def main() -> None:
         work_dir=args.work_dir,
         preset=args.preset,
         clip_epochs=args.clip_epochs,
-        clip_object_centric=args.clip_object_centric,
+        clip_corpus=args.clip_corpus,
         pretrain_iters=args.pretrain_iters,
         finetune_epochs=args.finetune_epochs,
         pretrain_options=args.pretrain_cfg_options,
         finetune_options=args.finetune_cfg_options,
+        finetune_recipe=args.finetune_recipe,
         runs=args.runs,
         diagnostics=args.diagnostics,
         concept_min_freq=args.min_freq,
