@@ -16,9 +16,9 @@ from mmengine.visualization import Visualizer
 from ..datasets.concepts import DEFAULT_SPACY_MODEL, extract_concepts
 from ..fileio import dump_json_atomic
 from ..models.language.vocabulary import extract_text_embeddings
-from ..synthetic import (ShapesConfig, generate_shapes_dataset,
-                         generate_split, shapes_preset)
 from .export import export_student
+from .ovd_settings import (FINETUNE_RECIPES, finetune_schedule,
+                           prepare_data, pretrain_schedule)
 from .ovd_summary import format_results
 from .region_diagnostics import (build_region_model, dataset_classes,
                                  gt_batches, pseudo_label_quality,
@@ -36,26 +36,6 @@ INITIALISATIONS = ('random', 'CLIP', 'RegionCLIP')
 weights, the tiny CLIP (the teacher) and its RegionCLIP student."""
 IMAGE_SIZE = (192, 192)
 """Detection input size of the synthetic configs."""
-FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
-    # the synthetic config as it is: every stage trained at lr 0.01
-    config={},
-    # RegionCLIP's COCO recipe: stem and res2 frozen (FREEZE_AT 2), the
-    # backbone (res5 and the attention pool included) at a tenth of the
-    # learning rate; background weight 0.2 and focal scaling 0.5 are the
-    # config's already
-    regionclip={
-        'model.backbone.frozen_stages': 1,
-        'optim_wrapper.paramwise_cfg': dict(
-            custom_keys=dict(backbone=dict(lr_mult=0.1))),
-    },
-    # the region embedding kept as pretrained: the whole backbone frozen,
-    # only the RPN and the box regressor learn
-    frozen={
-        'model.backbone.frozen_stages': 4,
-        'optim_wrapper.paramwise_cfg': dict(
-            custom_keys=dict(backbone=dict(lr_mult=0.0, decay_mult=0.0))),
-    })
-"""Fine-tuning settings of the experiment (config overrides)."""
 
 
 @dataclass
@@ -85,39 +65,6 @@ def _fresh_run_state() -> None:
     MessageHub._instance_dict.clear()
     Visualizer._instance_dict.clear()
     DetLocalVisualizer._instance_dict.clear()
-
-
-def prepare_data(data_root: str,
-                 seed: int = 0,
-                 preset: Optional[str] = None,
-                 clip_corpus: Optional[Dict[str, object]] = None) -> None:
-    """Generate the shapes dataset into ``data_root`` unless its
-    ``meta.json`` exists.
-
-    Args:
-        data_root (str): Dataset root.
-        seed (int): Seed of the data. Defaults to 0.
-        preset (str, optional): A :data:`~mmregion.synthetic.PRESETS`
-            name; None: the generator's defaults (600 train and 100 val
-            images, 8 classes). Defaults to None.
-        clip_corpus (dict, optional): When given, also write the split
-            ``clip``, the tiny CLIP's own image-caption corpus (as CLIP's
-            web photos are not the detection data): ``images`` (default:
-            as many as ``train``) and :class:`ShapesConfig` fields that
-            differ from the preset's, e.g. ``dict(images=4000,
-            object_centric=0.5, colour_words=False)``. Defaults to None
-            (the CLIP trains on the ``train`` captions).
-    """
-    if osp.isfile(osp.join(data_root, 'meta.json')):
-        return
-    cfg, splits = shapes_preset(preset or 'demo')
-    if clip_corpus:
-        changes = dict(clip_corpus)
-        images = int(changes.pop('images', splits['train']))
-        generate_split(data_root, 'clip', images, seed * 1000 + 99,
-                       ShapesConfig(**{**vars(cfg), **changes}))
-    # meta.json last: it marks the data complete
-    generate_shapes_dataset(data_root, splits, seed, cfg)
 
 
 def _data_options(run: _Run) -> Dict[str, object]:
@@ -202,7 +149,7 @@ def pretrain_student(run: _Run, iters: int,
         runner = train(
             PRETRAIN_CONFIG, work_dir=work_dir, cfg_options={
                 **_pretrain_options(run),
-                **_schedule_options(iters),
+                **pretrain_schedule(iters),
                 **(options or {})
             })
         export_student(
@@ -301,28 +248,13 @@ def evaluate_init(run: _Run, name: str, finetune_epochs: int,
             FINETUNE_CONFIG, work_dir=run_dir, cfg_options={
                 **{k: v for k, v in common.items()
                    if not k.startswith('val_')},
-                **_finetune_schedule(finetune_epochs),
+                **finetune_schedule(finetune_epochs),
                 **FINETUNE_RECIPES[recipe],
                 **(options or {})
             })
         fine_tuned = runner.test()
     return dict(init=weights, zero_shot=_metrics(zero_shot),
                 fine_tuned=_metrics(fine_tuned))
-
-
-def _finetune_schedule(epochs: int) -> Dict[str, object]:
-    """Fine-tuning overrides for ``epochs`` epochs, evaluated once after
-    training (by ``runner.test()``)."""
-    return {
-        'train_cfg.max_epochs': epochs,
-        'val_dataloader': None,
-        'val_cfg': None,
-        'val_evaluator': None,
-        'param_scheduler.1.end': epochs,
-        'param_scheduler.1.milestones': [
-            round(epochs * 0.75), round(epochs * 0.92)
-        ],
-    }
 
 
 def run_ovd_experiment(
@@ -485,13 +417,3 @@ def _caption_templates() -> List[str]:
     """The prompt templates of the synthetic pretraining config."""
     from mmengine.config import Config
     return list(Config.fromfile(PRETRAIN_CONFIG).caption_templates)
-
-
-def _schedule_options(iters: int) -> Dict[str, object]:
-    """Pretraining overrides for ``iters`` iterations (lr step at 80%)."""
-    return {
-        'train_cfg.max_iters': iters,
-        'param_scheduler.1.end': iters,
-        'param_scheduler.1.milestones': [int(iters * 0.8)],
-        'default_hooks.checkpoint.interval': iters,
-    }

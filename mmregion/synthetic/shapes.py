@@ -28,6 +28,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 
 from ..fileio import atomic_open, dump_json_atomic
+from .captions import caption as _caption
 from .outlines import OUTLINE_NAMES, shape_outline
 
 SHAPE_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'star',
@@ -61,10 +62,6 @@ COLOURS: Dict[str, Tuple[int, int, int]] = {
 DEFAULT_COLOURS: Tuple[str, ...] = ('red', 'green', 'blue', 'yellow',
                                     'purple', 'orange', 'white', 'black')
 """The colours of the default generator (the demo's)."""
-
-_NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven',
-                 'eight', 'nine')
-
 
 @dataclass
 class ShapesConfig:
@@ -209,52 +206,6 @@ def _acceptable(instances: List[_Instance], min_visible: float) -> bool:
         if _polygon_fidelity(_polygons_from_mask(vis), vis) < 0.9:
             return False
     return True
-
-
-def _caption(instances: List[dict],
-             rng: np.random.Generator,
-             variant: int,
-             classes: Sequence[str] = SHAPE_CLASSES,
-             size_words: bool = False,
-             colour_words: bool = True) -> str:
-    """A caption naming every object, with counts and colours.
-
-    Args:
-        instances (list[dict]): Dicts with ``label``, ``colour`` (and
-            ``large`` when ``size_words``).
-        rng (np.random.Generator): Random source for the phrase order.
-        variant (int): Which caption template (and order) to use.
-        classes (Sequence[str]): Class names of the labels.
-        size_words (bool): Say 'small' or 'large' before single shapes.
-        colour_words (bool): Name the colour of single shapes.
-
-    Returns:
-        str: The caption.
-    """
-    if not instances:
-        return 'an empty background with no shapes.'
-    counts: Dict[str, List[str]] = {}
-    for inst in instances:
-        words = [('large' if inst.get('large') else 'small')
-                 ] if size_words else []
-        words += [inst['colour']] if colour_words else []
-        counts.setdefault(classes[inst['label']], []).append(
-            ' '.join(words + ['']))
-    phrases = []
-    for name, colours in counts.items():
-        if len(colours) == 1:
-            article = 'an' if (colours[0] or name)[0] in 'aeiou' else 'a'
-            phrases.append(f'{article} {colours[0]}{name}')
-        else:
-            plural = name + ('es' if name.endswith('s') else 's')
-            phrases.append(f'{_NUMBER_WORDS[min(len(colours), 9)]} {plural}')
-    order = rng.permutation(len(phrases)) if variant else range(len(phrases))
-    phrases = [phrases[i] for i in order]
-    listing = phrases[0] if len(phrases) == 1 else (
-        ', '.join(phrases[:-1]) + ' and ' + phrases[-1])
-    templates = ('{} on a coloured background.', 'a picture of {}.',
-                 'an image showing {}.', 'there is {} in this image.')
-    return templates[variant % len(templates)].format(listing)
 
 
 def draw_image(rng: np.random.Generator,

@@ -142,8 +142,12 @@ def test_config_options_are_checked_and_used():
 
 
 def test_caption_words():
-    from mmregion.synthetic.shapes import _caption
+    from mmregion.synthetic.captions import caption
     rng = np.random.default_rng(0)
+
+    def _caption(objects, rng, variant, **words):
+        return caption(objects, rng, variant, SHAPE_CLASSES, **words)
+
     objects = [dict(label=0, colour='red', large=True),
                dict(label=4, colour='orange', large=False)]
     assert _caption(objects, rng, 0) == \
