@@ -79,7 +79,8 @@ def _data_options(run: _Run) -> Dict[str, object]:
         options.update({
             f'{split}_dataloader.dataset.data_root': run.data_root,
             f'{split}_dataloader.dataset.class_group': None,
-            f'{split}_dataloader.dataset.metainfo': dict(classes=names),
+            f'{split}_dataloader.dataset.metainfo': dict(
+                classes=names, novel_classes=novel),
             f'{split}_dataloader.num_workers': run.num_workers,
             f'{split}_dataloader.persistent_workers': run.num_workers > 0,
         })
