@@ -19,7 +19,7 @@ from ..models.language.vocabulary import extract_text_embeddings
 from .export import export_student
 from .ovd_settings import (FINETUNE_RECIPES, finetune_schedule,
                            prepare_data, pretrain_schedule)
-from .ovd_summary import format_results
+from .ovd_summary import format_diagnostics, format_results
 from .region_diagnostics import (build_region_model, dataset_classes,
                                  gt_batches, pseudo_label_quality,
                                  region_recognition)
@@ -365,12 +365,15 @@ def run_ovd_experiment(
     pretrain_student(run, pretrain_iters, pretrain_options)
     found = None if diagnostics is None else diagnose(
         run, diagnostics, diagnostics_limit, pretrain_options)
+    if found is not None:
+        log(format_diagnostics(found))
+    evaluated = {}
+    for name in runs:
+        evaluated[name] = evaluate_init(run, name, finetune_epochs,
+                                        finetune_options, finetune_recipe)
+        log(f'[ovd experiment] {name}: {evaluated[name]}')
     results = dict(
-        runs={
-            name: evaluate_init(run, name, finetune_epochs,
-                                finetune_options, finetune_recipe)
-            for name in runs
-        },
+        runs=evaluated,
         seconds=run.seconds,
         concepts=concepts,
         diagnostics=found,
