@@ -26,6 +26,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--val', type=int, default=None,
         help='number of val images (default 100)')
+    parser.add_argument(
+        '--heldout', type=int, default=None,
+        help='number of held-out images for choices (preset ovd: 200)')
     parser.add_argument('--seed', type=int, default=0, help='base seed')
     parser.add_argument(
         '--size', type=int, nargs=2, default=None, metavar=('H', 'W'),
@@ -44,7 +47,8 @@ def main() -> None:
     from mmregion.synthetic import generate_shapes_dataset, shapes_preset
     start = time.time()
     cfg, splits = shapes_preset(args.preset or 'demo')
-    for key, value in (('train', args.train), ('val', args.val)):
+    for key, value in (('train', args.train), ('heldout', args.heldout),
+                       ('val', args.val)):
         if value is not None:
             splits[key] = value
     if args.size is not None:
