@@ -1,11 +1,12 @@
 """A small open-vocabulary experiment on the synthetic shapes, end to end:
 tiny CLIP → RegionCLIP pretraining → fine-tuning on base boxes → OVD AP50.
 """
-import json
+import contextlib
 import os
 import os.path as osp
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.logging import MessageHub
@@ -13,10 +14,15 @@ from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 
 from ..datasets.concepts import DEFAULT_SPACY_MODEL, extract_concepts
+from ..fileio import dump_json_atomic
 from .class_names import extract_text_embeddings
-from ..synthetic.shapes import (BASE_CLASSES, SHAPE_CLASSES,
-                                generate_shapes_dataset)
 from .export import export_student
+from .ovd_settings import (FINETUNE_RECIPES, finetune_schedule,
+                           prepare_data, pretrain_schedule)
+from .ovd_summary import format_diagnostics, format_results
+from .region_diagnostics import (build_region_model, dataset_classes,
+                                 gt_batches, pseudo_label_quality,
+                                 region_recognition)
 from .runner import load_config, train
 from .tiny_clip import train_tiny_clip
 
@@ -25,6 +31,31 @@ CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim',
 PRETRAIN_CONFIG = osp.join(CONFIG_DIR, 'region-pretrain_rn-tiny_shapes.py')
 FINETUNE_CONFIG = osp.join(CONFIG_DIR, 'regionclip_rn-tiny_c4_shapes-ovd.py')
 METRIC_KEYS = ('coco/novel_ap50', 'coco/base_ap50', 'coco/all_ap50')
+INITIALISATIONS = ('random', 'CLIP', 'RegionCLIP')
+"""Backbone initialisations the experiment compares: open_clip's random
+weights, the tiny CLIP (the teacher) and its RegionCLIP student."""
+IMAGE_SIZE = (192, 192)
+"""Detection input size of the synthetic configs."""
+
+
+@dataclass
+class _Run:
+    """State shared by the stages of one run."""
+    data_root: str
+    work_dir: str
+    seed: int
+    num_workers: int
+    log: Callable[[str], None]
+    seconds: Dict[str, float] = field(default_factory=dict)
+    files: Dict[str, str] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage and log its wall time."""
+        began = time.time()
+        yield
+        self.seconds[name] = round(time.time() - began, 1)
+        self.log(f'[ovd experiment] {name}: {self.seconds[name]:.1f}s')
 
 
 def _fresh_run_state() -> None:
@@ -36,12 +67,24 @@ def _fresh_run_state() -> None:
     DetLocalVisualizer._instance_dict.clear()
 
 
-def _data_options(data_root: str) -> Dict[str, object]:
-    """Config overrides pointing a shapes config at ``data_root``."""
-    ann = osp.join(data_root, 'annotations', 'instances_val.json')
-    options = {'train_dataloader.dataset.data_root': data_root}
+def _data_options(run: _Run) -> Dict[str, object]:
+    """Fine-tuning config overrides for the run's dataset: its root, its
+    classes (base for training, all for evaluation) and loaders."""
+    classes, novel = dataset_classes(run.data_root)
+    ann = osp.join(run.data_root, 'annotations', 'instances_val.json')
+    options = {}
+    for split in ('train', 'val', 'test'):
+        names = [c for c in classes if c not in novel] if \
+            split == 'train' else classes
+        options.update({
+            f'{split}_dataloader.dataset.data_root': run.data_root,
+            f'{split}_dataloader.dataset.class_group': None,
+            f'{split}_dataloader.dataset.metainfo': dict(
+                classes=names, novel_classes=novel),
+            f'{split}_dataloader.num_workers': run.num_workers,
+            f'{split}_dataloader.persistent_workers': run.num_workers > 0,
+        })
     for split in ('val', 'test'):
-        options[f'{split}_dataloader.dataset.data_root'] = data_root
         options[f'{split}_evaluator.ann_file'] = ann
     return options
 
@@ -53,6 +96,166 @@ def _metrics(metrics: Dict[str, float]) -> Dict[str, float]:
         key.split('/')[-1]: float(metrics.get(key, 0.0))
         for key in METRIC_KEYS
     }
+
+
+def train_teacher(run: _Run, epochs: int, batch_size: int,
+                  concept_min_freq: int,
+                  spacy_model: str) -> Dict[str, int]:
+    """The concept pool, the tiny CLIP and its class embeddings.
+
+    Args:
+        run (_Run): The run (its ``files`` gain ``concepts``, ``clip``,
+            ``emb_base``, ``emb_all``).
+        epochs (int): Tiny-CLIP epochs.
+        batch_size (int): Tiny-CLIP batch size.
+        concept_min_freq (int): Concept-pool frequency threshold.
+        spacy_model (str): spaCy model of the concept parser.
+
+    Returns:
+        dict[str, int]: The concept pool (name → caption frequency).
+    """
+    files = run.files
+    with run.stage('concepts'):
+        pool = extract_concepts(
+            osp.join(run.data_root, 'annotations', 'captions_train.json'),
+            files['concepts'], min_freq=concept_min_freq,
+            spacy_model=spacy_model)
+        run.log(f'[ovd experiment] {len(pool)} concepts: ' + ', '.join(
+            f'{n} ({c})' for n, c in zip(pool.names, pool.counts)))
+    corpus = 'captions_clip.json' if osp.isfile(
+        osp.join(run.data_root, 'annotations', 'captions_clip.json')) \
+        else 'captions_train.json'
+    with run.stage('tiny_clip'):
+        train_tiny_clip(run.data_root, files['clip'],
+                        ann_file=osp.join('annotations', corpus),
+                        epochs=epochs, batch_size=batch_size, seed=run.seed,
+                        log=run.log)
+        classes, novel = dataset_classes(run.data_root)
+        templates = _caption_templates()
+        for key, names in (('emb_base', [c for c in classes
+                                         if c not in novel]),
+                           ('emb_all', classes)):
+            extract_text_embeddings(names, 'RN-tiny', files['clip'],
+                                    templates, out=files[key])
+    return dict(zip(pool.names, pool.counts))
+
+
+def pretrain_student(run: _Run, iters: int,
+                     options: Optional[Dict[str, object]] = None) -> None:
+    """RegionCLIP pretraining of a student of the tiny CLIP, exported to
+    ``run.files['student']``."""
+    work_dir = osp.join(run.work_dir, 'pretrain')
+    with run.stage('pretrain'):
+        _fresh_run_state()
+        runner = train(
+            PRETRAIN_CONFIG, work_dir=work_dir, cfg_options={
+                **_pretrain_options(run),
+                **pretrain_schedule(iters),
+                **(options or {})
+            })
+        export_student(
+            osp.join(work_dir, f'iter_{runner.iter}.pth'),
+            run.files['student'])
+
+
+def _pretrain_options(run: _Run) -> Dict[str, object]:
+    """Pretraining overrides: teacher, concepts, data, seed."""
+    return {
+        'model.backbone.checkpoint': run.files['clip'],
+        'model.text_encoder.checkpoint': run.files['clip'],
+        'model.concepts': run.files['concepts'],
+        'train_dataloader.dataset.data_root': run.data_root,
+        'train_dataloader.num_workers': run.num_workers,
+        'train_dataloader.persistent_workers': run.num_workers > 0,
+        'randomness': dict(seed=run.seed),
+    }
+
+
+def diagnose(run: _Run, split: str = 'val', limit: Optional[int] = 100,
+             options: Optional[Dict[str, object]] = None) -> dict:
+    """Region top-1 accuracy on ground-truth boxes of the random tower, the
+    teacher and the student, and the teacher's pseudo-label quality on the
+    pretraining regions (:mod:`.region_diagnostics`).
+
+    Args:
+        run (_Run): A run whose teacher and student exist.
+        split (str): Images to measure on. Defaults to ``'val'``.
+        limit (int, optional): First images of the split. Defaults to 100.
+        options (dict, optional): Pretraining config overrides (as
+            ``pretrain_options``, e.g. the threshold).
+
+    Returns:
+        dict: ``recognition`` (init → :func:`region_recognition`) and
+        ``pseudo_labels`` (:func:`pseudo_label_quality`).
+    """
+    classes, novel = dataset_classes(run.data_root)
+    out = dict(recognition={})
+    with run.stage('diagnostics'):
+        for name, weights in _initialisations(run).items():
+            model = build_region_model(PRETRAIN_CONFIG, weights,
+                                       run.files['clip'], classes, options)
+            out['recognition'][name] = region_recognition(
+                model, gt_batches(model, run.data_root, split, IMAGE_SIZE,
+                                  limit=limit),
+                model.concept_embeddings, classes, novel)
+        model = build_region_model(PRETRAIN_CONFIG, run.files['clip'],
+                                   run.files['clip'], run.files['concepts'],
+                                   options)
+        out['pseudo_labels'] = pseudo_label_quality(
+            model, gt_batches(model, run.data_root, split, IMAGE_SIZE,
+                              limit=limit), classes, novel)
+    return out
+
+
+def _initialisations(run: _Run) -> Dict[str, Optional[str]]:
+    """Initialisation name → backbone weights (None: random)."""
+    return dict(random=None, CLIP=run.files['clip'],
+                RegionCLIP=run.files['student'])
+
+
+def evaluate_init(run: _Run, name: str, finetune_epochs: int,
+                  options: Optional[Dict[str, object]] = None,
+                  recipe: str = 'config') -> dict:
+    """Zero-shot AP50 with ground-truth boxes, then fine-tuning on base
+    boxes and AP50 on novel, base and all classes, from one
+    initialisation.
+
+    Args:
+        run (_Run): The run.
+        name (str): One of :data:`INITIALISATIONS`.
+        finetune_epochs (int): Epochs (lr steps at 75% and 92%).
+        options (dict, optional): Extra fine-tuning overrides.
+        recipe (str): A key of :data:`FINETUNE_RECIPES`. Defaults to
+            ``'config'``.
+
+    Returns:
+        dict: ``init`` (weights file or None), ``zero_shot`` and
+        ``fine_tuned`` (``novel_ap50``, ``base_ap50``, ``all_ap50``).
+    """
+    weights = _initialisations(run)[name]
+    run_dir = osp.join(run.work_dir, f'finetune_{name.lower()}')
+    common = {
+        'model.backbone.checkpoint': weights,
+        'model.roi_head.bbox_head.train_vocabulary': run.files['emb_base'],
+        'model.roi_head.bbox_head.test_vocabulary': run.files['emb_all'],
+        'randomness': dict(seed=run.seed),
+        **_data_options(run)
+    }
+    with run.stage(f'zero_shot_{name.lower()}'):
+        zero_shot = _zero_shot_gt(common, osp.join(run_dir, 'zero_shot_gt'))
+    with run.stage(f'finetune_{name.lower()}'):
+        _fresh_run_state()
+        runner = train(
+            FINETUNE_CONFIG, work_dir=run_dir, cfg_options={
+                **{k: v for k, v in common.items()
+                   if not k.startswith('val_')},
+                **finetune_schedule(finetune_epochs),
+                **FINETUNE_RECIPES[recipe],
+                **(options or {})
+            })
+        fine_tuned = runner.test()
+    return dict(init=weights, zero_shot=_metrics(zero_shot),
+                fine_tuned=_metrics(fine_tuned))
 
 
 def run_ovd_experiment(
@@ -69,26 +272,33 @@ def run_ovd_experiment(
         seed: int = 0,
         pretrain_options: Optional[Dict[str, object]] = None,
         finetune_options: Optional[Dict[str, object]] = None,
+        preset: Optional[str] = None,
+        finetune_recipe: str = 'config',
+        clip_corpus: Optional[Dict[str, object]] = None,
+        runs: Sequence[str] = ('CLIP', 'RegionCLIP'),
+        diagnostics: Optional[str] = None,
+        diagnostics_limit: Optional[int] = 100,
         log: Callable[[str], None] = print) -> Dict[str, object]:
-    """Compare fine-tuning from a tiny CLIP and from its RegionCLIP student.
+    """Compare detectors fine-tuned from a tiny CLIP, from its RegionCLIP
+    student (and from random weights).
 
-    1. the synthetic shapes dataset (generated into ``data_root`` when its
-       ``meta.json`` is missing; captions name every shape, novel ones
-       included);
+    1. the synthetic shapes (:func:`prepare_data`; captions name every
+       shape, novel ones included);
     2. a concept pool parsed from the training captions
-       (:func:`extract_concepts`);
-    3. a tiny CLIP (open_clip ``RN-tiny``, ``ClipLoss``) trained on the
-       image-caption pairs (:func:`train_tiny_clip`), and its text
-       embeddings of the base and of all classes;
-    4. RegionCLIP pretraining of a student from it
+       (:func:`extract_concepts`), a tiny CLIP (open_clip ``RN-tiny``,
+       ``ClipLoss``) trained on image-caption pairs
+       (:func:`train_tiny_clip`) and its text embeddings of the base and of
+       all classes;
+    3. RegionCLIP pretraining of a student from it
        (``configs/synthetic/region-pretrain_rn-tiny_shapes.py``), exported
        with :func:`export_student`;
-    5. for each initialisation (the CLIP, the student): zero-shot AP50 with
+    4. optionally the region diagnostics (:func:`diagnose`);
+    5. for each initialisation in ``runs``: zero-shot AP50 with
        ground-truth boxes (region recognition alone), then the
        open-vocabulary RegionCLIP detector
        (``configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py``)
        fine-tuned on base-class boxes only and evaluated on novel, base and
-       all classes (:class:`OVDMetric`).
+       all classes (:class:`OVDMetric`), on the ``val`` split.
 
     Args:
         data_root (str): Synthetic dataset root. Defaults to
@@ -108,168 +318,101 @@ def run_ovd_experiment(
             keeps torch's setting. Defaults to 1: these tiny models gain
             little from more, and on a busy 2-core machine two threads per
             process were 4x slower than one.
-        seed (int): Seed of every stage. Defaults to 0.
-        pretrain_options (dict, optional): Extra pretraining config
-            overrides.
-        finetune_options (dict, optional): Extra fine-tuning config
-            overrides.
+        seed (int): Seed of the data (when generated) and of every stage.
+            Defaults to 0.
+        pretrain_options (dict, optional): Extra pretraining overrides.
+        finetune_options (dict, optional): Extra fine-tuning overrides.
+        preset (str, optional): Data preset when the data is generated
+            (:func:`prepare_data`). Defaults to None.
+        finetune_recipe (str): A key of :data:`FINETUNE_RECIPES`.
+            Defaults to ``'config'``.
+        clip_corpus (dict, optional): The tiny CLIP's own corpus
+            (:func:`prepare_data`). Defaults to None.
+        runs (Sequence[str]): Initialisations to fine-tune, from
+            :data:`INITIALISATIONS`. Defaults to ``('CLIP',
+            'RegionCLIP')``.
+        diagnostics (str, optional): Split for :func:`diagnose`; None
+            skips it. Defaults to None.
+        diagnostics_limit (int, optional): Images of that split.
         log (Callable): Receives progress lines. Defaults to ``print``.
 
     Returns:
         dict: ``runs`` (name → ``zero_shot`` and ``fine_tuned`` metrics
         ``novel_ap50``/``base_ap50``/``all_ap50``), ``seconds`` (stage →
-        wall time), ``concepts`` and the written files; also saved as
+        wall time), ``concepts``, ``diagnostics`` (or None), the written
+        ``files`` and the ``settings``; also saved as
         ``work_dir/results.json``.
     """
+    unknown = [r for r in runs if r not in INITIALISATIONS]
+    if unknown:
+        raise ValueError(f'run_ovd_experiment: unknown runs {unknown}; '
+                         f'expected names from {INITIALISATIONS}')
+    if finetune_recipe not in FINETUNE_RECIPES:
+        raise ValueError(f'run_ovd_experiment: unknown finetune_recipe '
+                         f'{finetune_recipe!r}; expected one of '
+                         f'{sorted(FINETUNE_RECIPES)}')
+    settings = {k: v for k, v in locals().items() if k != 'log'}
     start = time.time()
     if threads is not None:
         torch.set_num_threads(threads)
-    seconds: Dict[str, float] = {}
+    run = _Run(data_root.rstrip('/') + '/', work_dir, seed, num_workers, log)
     os.makedirs(work_dir, exist_ok=True)
-    data_root = data_root.rstrip('/') + '/'
-    files = dict(
+    run.files = _run_files(work_dir)
+    with run.stage('data'):
+        prepare_data(run.data_root, seed, preset, clip_corpus)
+    concepts = train_teacher(run, clip_epochs, clip_batch_size,
+                             concept_min_freq, spacy_model)
+    pretrain_student(run, pretrain_iters, pretrain_options)
+    found = None if diagnostics is None else diagnose(
+        run, diagnostics, diagnostics_limit, pretrain_options)
+    if found is not None:
+        log(format_diagnostics(found))
+    evaluated = {}
+    for name in runs:
+        evaluated[name] = evaluate_init(run, name, finetune_epochs,
+                                        finetune_options, finetune_recipe)
+        log(f'[ovd experiment] {name}: {evaluated[name]}')
+    results = dict(
+        runs=evaluated,
+        seconds=run.seconds,
+        concepts=concepts,
+        diagnostics=found,
+        files=run.files,
+        settings=settings)
+    run.seconds['total'] = round(time.time() - start, 1)
+    dump_json_atomic(results, osp.join(work_dir, 'results.json'), indent=2)
+    log(format_results(results, runs))
+    return results
+
+
+def _run_files(work_dir: str) -> Dict[str, str]:
+    """The files a run writes."""
+    return dict(
         concepts=osp.join(work_dir, 'concepts.txt'),
         clip=osp.join(work_dir, 'clip_rn-tiny.pth'),
         emb_base=osp.join(work_dir, 'emb_rn-tiny_base.pth'),
         emb_all=osp.join(work_dir, 'emb_rn-tiny_all.pth'),
         student=osp.join(work_dir, 'student_rn-tiny.pth'))
 
-    def stage(name: str, began: float) -> None:
-        seconds[name] = round(time.time() - began, 1)
-        log(f'[ovd experiment] {name}: {seconds[name]:.1f}s')
-
-    began = time.time()
-    if not osp.isfile(osp.join(data_root, 'meta.json')):
-        generate_shapes_dataset(data_root, seed=seed)
-    stage('data', began)
-
-    began = time.time()
-    pool = extract_concepts(
-        osp.join(data_root, 'annotations', 'captions_train.json'),
-        files['concepts'],
-        min_freq=concept_min_freq,
-        spacy_model=spacy_model)
-    log(f'[ovd experiment] {len(pool)} concepts: '
-        + ', '.join(f'{n} ({c})' for n, c in zip(pool.names, pool.counts)))
-    stage('concepts', began)
-
-    began = time.time()
-    train_tiny_clip(
-        data_root,
-        files['clip'],
-        epochs=clip_epochs,
-        batch_size=clip_batch_size,
-        seed=seed,
-        log=log)
-    templates = _caption_templates()
-    for key, names in (('emb_base', BASE_CLASSES), ('emb_all',
-                                                    SHAPE_CLASSES)):
-        extract_text_embeddings(
-            list(names), 'RN-tiny', files['clip'], templates, out=files[key])
-    stage('tiny_clip', began)
-
-    began = time.time()
-    pretrain_dir = osp.join(work_dir, 'pretrain')
-    options = {
-        'model.backbone.checkpoint': files['clip'],
-        'model.text_encoder.checkpoint': files['clip'],
-        'model.concepts': files['concepts'],
-        'train_dataloader.dataset.data_root': data_root,
-        'train_dataloader.num_workers': num_workers,
-        'train_dataloader.persistent_workers': num_workers > 0,
-        'randomness': dict(seed=seed),
-        **_schedule_options(pretrain_iters),
-        **(pretrain_options or {})
-    }
-    _fresh_run_state()
-    runner = train(PRETRAIN_CONFIG, work_dir=pretrain_dir,
-                   cfg_options=options)
-    export_student(
-        osp.join(pretrain_dir, f'iter_{runner.iter}.pth'), files['student'])
-    stage('pretrain', began)
-
-    runs = {}
-    for name, weights in (('CLIP', files['clip']),
-                          ('RegionCLIP', files['student'])):
-        began = time.time()
-        options = {
-            'model.backbone.checkpoint': weights,
-            'model.roi_head.bbox_head.train_vocabulary': files['emb_base'],
-            'model.roi_head.bbox_head.test_vocabulary': files['emb_all'],
-            'randomness': dict(seed=seed),
-            **_data_options(data_root)
-        }
-        for split in ('train', 'val', 'test'):
-            options[f'{split}_dataloader.num_workers'] = num_workers
-            options[f'{split}_dataloader.persistent_workers'] = \
-                num_workers > 0
-        run_dir = osp.join(work_dir, f'finetune_{name.lower()}')
-        _fresh_run_state()
-        zero_shot = _zero_shot_gt(
-            {
-                **options, 'model.proposal_source': 'gt',
-                'model.roi_head.bbox_head.no_box_delta': True,
-                # every class of every box, ranked by its probability
-                'model.test_cfg.rcnn.score_thr': 0.0
-            }, osp.join(run_dir, 'zero_shot_gt'))
-        _fresh_run_state()
-        runner = train(
-            FINETUNE_CONFIG,
-            work_dir=run_dir,
-            cfg_options={
-                **{k: v
-                   for k, v in options.items() if not k.startswith('val_')},
-                'train_cfg.max_epochs': finetune_epochs,
-                # evaluated once, by runner.test() below
-                'val_dataloader': None,
-                'val_cfg': None,
-                'val_evaluator': None,
-                'param_scheduler.1.end': finetune_epochs,
-                'param_scheduler.1.milestones': [
-                    round(finetune_epochs * 0.75),
-                    round(finetune_epochs * 0.92)
-                ],
-                **(finetune_options or {})
-            })
-        fine_tuned = runner.test()
-        runs[name] = dict(
-            init=weights,
-            zero_shot=_metrics(zero_shot),
-            fine_tuned=_metrics(fine_tuned))
-        stage(f'finetune_{name.lower()}', began)
-
-    seconds['total'] = round(time.time() - start, 1)
-    results = dict(
-        runs=runs,
-        seconds=seconds,
-        concepts=dict(zip(pool.names, pool.counts)),
-        files=files,
-        settings=dict(
-            data_root=data_root,
-            clip_epochs=clip_epochs,
-            clip_batch_size=clip_batch_size,
-            pretrain_iters=pretrain_iters,
-            finetune_epochs=finetune_epochs,
-            concept_min_freq=concept_min_freq,
-            threads=threads,
-            seed=seed))
-    with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    log(format_results(results))
-    return results
-
 
 def _zero_shot_gt(options: Dict[str, object],
                   work_dir: str) -> Dict[str, float]:
-    """Evaluate the fine-tuning config zero-shot, its backbone weights
-    loaded from ``model.backbone.checkpoint``.
+    """Evaluate the fine-tuning config zero-shot on ground-truth boxes,
+    its backbone weights loaded from ``model.backbone.checkpoint``.
 
     ``tools/test.py`` loads a whole detector checkpoint and does not
     initialise the model, which would leave a backbone given only by its
     ``checkpoint`` random; here ``init_weights`` loads it.
     """
+    _fresh_run_state()
     runner = Runner.from_cfg(
-        load_config(FINETUNE_CONFIG, options, work_dir))
+        load_config(
+            FINETUNE_CONFIG, {
+                **options, 'model.proposal_source': 'gt',
+                'model.roi_head.bbox_head.no_box_delta': True,
+                # every class of every box, ranked by its probability
+                'model.test_cfg.rcnn.score_thr': 0.0
+            }, work_dir))
     runner.model.init_weights()
     return runner.test()
 
@@ -278,41 +421,3 @@ def _caption_templates() -> List[str]:
     """The prompt templates of the synthetic pretraining config."""
     from mmengine.config import Config
     return list(Config.fromfile(PRETRAIN_CONFIG).caption_templates)
-
-
-def _schedule_options(iters: int) -> Dict[str, object]:
-    """Pretraining overrides for ``iters`` iterations (lr step at 80%)."""
-    return {
-        'train_cfg.max_iters': iters,
-        'param_scheduler.1.end': iters,
-        'param_scheduler.1.milestones': [int(iters * 0.8)],
-        'default_hooks.checkpoint.interval': iters,
-    }
-
-
-def format_results(results: Dict[str, object],
-                   runs: Sequence[str] = ('CLIP', 'RegionCLIP')) -> str:
-    """The experiment's table (AP50 in percent).
-
-    Args:
-        results (dict): As :func:`run_ovd_experiment` returns.
-        runs (Sequence[str]): Rows, in order.
-
-    Returns:
-        str: A Markdown table and the stage times.
-    """
-    lines = [
-        '| initialisation | zero-shot GT novel | zero-shot GT base | '
-        'fine-tuned novel AP50 | fine-tuned base AP50 | fine-tuned all AP50 |',
-        '| --- | --- | --- | --- | --- | --- |'
-    ]
-    names = dict(CLIP='tiny CLIP', RegionCLIP='RegionCLIP student')
-    for run in runs:
-        zs, ft = (results['runs'][run][k] for k in ('zero_shot',
-                                                    'fine_tuned'))
-        lines.append(
-            f'| {names.get(run, run)} | {100 * zs["novel_ap50"]:.1f} | '
-            f'{100 * zs["base_ap50"]:.1f} | {100 * ft["novel_ap50"]:.1f} | '
-            f'{100 * ft["base_ap50"]:.1f} | {100 * ft["all_ap50"]:.1f} |')
-    times = ', '.join(f'{k} {v:.0f}s' for k, v in results['seconds'].items())
-    return '\n'.join(lines) + f'\n\nwall time: {times}'

@@ -28,6 +28,8 @@ import numpy as np
 import pycocotools.mask as mask_utils
 
 from ..fileio import atomic_open, dump_json_atomic
+from .captions import caption as _caption
+from .outlines import OUTLINE_NAMES, shape_outline
 
 SHAPE_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'star',
                                   'hexagon', 'cross', 'diamond', 'heart')
@@ -50,11 +52,16 @@ COLOURS: Dict[str, Tuple[int, int, int]] = {
     'orange': (245, 140, 30),
     'white': (245, 245, 245),
     'black': (25, 25, 25),
+    'pink': (250, 150, 190),
+    'brown': (120, 70, 30),
+    'grey': (128, 128, 128),
+    'cyan': (40, 200, 210),
 }
+"""Every colour the generator knows; :class:`ShapesConfig` picks some."""
 
-_NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven',
-                 'eight', 'nine')
-
+DEFAULT_COLOURS: Tuple[str, ...] = ('red', 'green', 'blue', 'yellow',
+                                    'purple', 'orange', 'white', 'black')
+"""The colours of the default generator (the demo's)."""
 
 @dataclass
 class ShapesConfig:
@@ -72,6 +79,20 @@ class ShapesConfig:
             others cover it. Defaults to 0.6.
         captions_per_image (int): Captions written for each image.
             Defaults to 2.
+        classes (tuple[str]): Shape classes, in category-id order, from
+            :data:`~mmregion.synthetic.outlines.OUTLINE_NAMES`. Defaults to
+            :data:`SHAPE_CLASSES`.
+        novel_classes (tuple[str]): The novel split among ``classes``.
+            Defaults to :data:`NOVEL_CLASSES`.
+        colours (tuple[str]): Colour names (keys of :data:`COLOURS`).
+            Defaults to :data:`DEFAULT_COLOURS`.
+        size_words (bool): Captions call shapes larger than the middle of
+            the size range 'large', the others 'small'. Defaults to False.
+        colour_words (bool): Captions name the colour of single shapes.
+            Defaults to True.
+        object_centric (float): Fraction of images that show one large
+            shape (``max_size`` to ``min(2 * max_size, 0.7)`` of the side), as
+            object-centric web photos. Defaults to 0.
     """
     img_size: Tuple[int, int] = (256, 256)
     min_objects: int = 1
@@ -80,65 +101,48 @@ class ShapesConfig:
     max_size: float = 0.4
     min_visible: float = 0.6
     captions_per_image: int = 2
+    classes: Tuple[str, ...] = SHAPE_CLASSES
+    novel_classes: Tuple[str, ...] = NOVEL_CLASSES
+    colours: Tuple[str, ...] = DEFAULT_COLOURS
+    size_words: bool = False
+    colour_words: bool = True
+    object_centric: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.classes = tuple(self.classes)
+        self.novel_classes = tuple(self.novel_classes)
+        self.colours = tuple(self.colours)
+        for name in self.classes:
+            if name not in OUTLINE_NAMES:
+                raise ValueError(f'ShapesConfig.classes: unknown shape '
+                                 f'{name!r}; expected names from '
+                                 f'{OUTLINE_NAMES}')
+        for name in self.novel_classes:
+            if name not in self.classes:
+                raise ValueError(f'ShapesConfig.novel_classes: {name!r} is '
+                                 f'not among classes {self.classes}')
+        for name in self.colours:
+            if name not in COLOURS:
+                raise ValueError(f'ShapesConfig.colours: unknown colour '
+                                 f'{name!r}; expected names from '
+                                 f'{tuple(COLOURS)}')
+        if not 0 <= self.object_centric <= 1:
+            raise ValueError(f'ShapesConfig.object_centric must be in '
+                             f'[0, 1], got {self.object_centric}')
+
+    @property
+    def base_classes(self) -> Tuple[str, ...]:
+        """The classes that are not novel, in order."""
+        return tuple(c for c in self.classes if c not in self.novel_classes)
 
 
 @dataclass
 class _Instance:
     label: int
     colour: str
+    large: bool
     polygon: np.ndarray  # (K, 2) float, x/y of the full (unoccluded) shape
     full_mask: np.ndarray = field(repr=False)  # (H, W) uint8
-
-
-def _regular_polygon(n: int, radius: float, phase: float) -> np.ndarray:
-    angles = phase + np.arange(n) * 2 * np.pi / n
-    return np.stack([np.cos(angles), np.sin(angles)], axis=1) * radius
-
-
-def _shape_outline(name: str, rng: np.random.Generator) -> np.ndarray:
-    """Outline of a unit-sized shape centred at the origin.
-
-    Returns:
-        np.ndarray: (K, 2) vertices within [-0.5, 0.5]^2.
-    """
-    phase = rng.uniform(0, 2 * np.pi)
-    # Squares and diamonds only tilt a little: a square turned by 45 degrees
-    # would be a diamond.
-    tilt = rng.uniform(-np.pi / 12, np.pi / 12)
-    if name == 'circle':
-        return _regular_polygon(48, 0.5, 0.0)
-    if name == 'square':
-        return _regular_polygon(4, 0.5 * np.sqrt(2), np.pi / 4 + tilt) / 2
-    if name == 'triangle':
-        return _regular_polygon(3, 0.5, phase)
-    if name == 'hexagon':
-        return _regular_polygon(6, 0.5, phase)
-    if name == 'diamond':
-        pts = np.array([[0, -0.5], [0.3, 0], [0, 0.5], [-0.3, 0]])
-        rot = np.array([[np.cos(tilt), -np.sin(tilt)],
-                        [np.sin(tilt), np.cos(tilt)]])
-        return pts @ rot.T
-    if name == 'star':
-        outer = _regular_polygon(5, 0.5, phase)
-        inner = _regular_polygon(5, 0.2, phase + np.pi / 5)
-        return np.stack([outer, inner], axis=1).reshape(-1, 2)
-    if name == 'cross':
-        a, b = 0.5, 0.17
-        pts = np.array([[-b, -a], [b, -a], [b, -b], [a, -b], [a, b], [b, b],
-                        [b, a], [-b, a], [-b, b], [-a, b], [-a, -b], [-b, -b]])
-        rot = np.array([[np.cos(phase), -np.sin(phase)],
-                        [np.sin(phase), np.cos(phase)]])
-        return pts @ rot.T
-    if name == 'heart':
-        t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
-        x = 16 * np.sin(t)**3
-        y = -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) -
-              np.cos(4 * t))
-        pts = np.stack([x, y], axis=1)
-        pts -= (pts.max(0) + pts.min(0)) / 2
-        return pts / (pts.max() - pts.min())
-    raise ValueError(f'unknown shape class {name!r}; expected one of '
-                     f'{SHAPE_CLASSES}')
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -204,41 +208,6 @@ def _acceptable(instances: List[_Instance], min_visible: float) -> bool:
     return True
 
 
-def _caption(instances: List[dict], rng: np.random.Generator,
-             variant: int) -> str:
-    """A caption naming every object, with counts and colours.
-
-    Args:
-        instances (list[dict]): Dicts with ``label`` and ``colour``.
-        rng (np.random.Generator): Random source for the phrase order.
-        variant (int): Which caption template (and order) to use.
-
-    Returns:
-        str: The caption.
-    """
-    if not instances:
-        return 'an empty background with no shapes.'
-    counts: Dict[str, List[str]] = {}
-    for inst in instances:
-        counts.setdefault(SHAPE_CLASSES[inst['label']], []).append(
-            inst['colour'])
-    phrases = []
-    for name, colours in counts.items():
-        if len(colours) == 1:
-            article = 'an' if colours[0][0] in 'aeiou' else 'a'
-            phrases.append(f'{article} {colours[0]} {name}')
-        else:
-            plural = name + ('es' if name.endswith('s') else 's')
-            phrases.append(f'{_NUMBER_WORDS[min(len(colours), 9)]} {plural}')
-    order = rng.permutation(len(phrases)) if variant else range(len(phrases))
-    phrases = [phrases[i] for i in order]
-    listing = phrases[0] if len(phrases) == 1 else (
-        ', '.join(phrases[:-1]) + ' and ' + phrases[-1])
-    templates = ('{} on a coloured background.', 'a picture of {}.',
-                 'an image showing {}.', 'there is {} in this image.')
-    return templates[variant % len(templates)].format(listing)
-
-
 def draw_image(rng: np.random.Generator,
                cfg: ShapesConfig) -> Tuple[np.ndarray, List[dict]]:
     """Draw one image and its instances.
@@ -257,14 +226,18 @@ def draw_image(rng: np.random.Generator,
     h, w = cfg.img_size
     side = min(h, w)
     n_target = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
+    sizes = (cfg.min_size, cfg.max_size)
+    if cfg.object_centric > 0 and rng.random() < cfg.object_centric:
+        n_target, sizes = 1, (cfg.max_size, min(2 * cfg.max_size, 0.7))
     instances: List[_Instance] = []
     attempts = 0
     while len(instances) < n_target and attempts < 20 * n_target:
         attempts += 1
-        label = int(rng.integers(len(SHAPE_CLASSES)))
-        colour = str(rng.choice(list(COLOURS)))
-        size = rng.uniform(cfg.min_size, cfg.max_size) * side
-        outline = _shape_outline(SHAPE_CLASSES[label], rng) * size
+        label = int(rng.integers(len(cfg.classes)))
+        colour = str(rng.choice(list(cfg.colours)))
+        fraction = rng.uniform(*sizes)
+        size = fraction * side
+        outline = shape_outline(cfg.classes[label], rng) * size
         aspect = rng.uniform(0.8, 1.25)
         outline = outline * np.array([aspect, 1 / aspect])
         lo, hi = outline.min(0), outline.max(0)
@@ -274,7 +247,9 @@ def draw_image(rng: np.random.Generator,
         full = np.zeros((h, w), np.uint8)
         cv2.fillPoly(full, [np.round(poly * 16).astype(np.int32)], 1,
                      lineType=cv2.LINE_8, shift=4)
-        candidate = _Instance(label, colour, poly, full)
+        candidate = _Instance(label, colour,
+                              fraction > (cfg.min_size + cfg.max_size) / 2,
+                              poly, full)
         same_colour_overlap = any(
             i.colour == colour and np.logical_and(i.full_mask, full).any()
             for i in instances)
@@ -300,6 +275,7 @@ def draw_image(rng: np.random.Generator,
             dict(
                 label=inst.label,
                 colour=inst.colour,
+                large=inst.large,
                 mask=vis,
                 polygons=_polygons_from_mask(vis),
                 bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)]))
@@ -336,8 +312,8 @@ def generate_split(out_dir: str,
             id=i + 1,
             name=name,
             supercategory='shape',
-            split='novel' if name in NOVEL_CLASSES else 'base')
-        for i, name in enumerate(SHAPE_CLASSES)
+            split='novel' if name in cfg.novel_classes else 'base')
+        for i, name in enumerate(cfg.classes)
     ]
     images, annotations, captions = [], [], []
     h, w = cfg.img_size
@@ -363,7 +339,8 @@ def generate_split(out_dir: str,
                 dict(
                     id=len(captions) + 1,
                     image_id=image_id,
-                    caption=_caption(instances, rng, variant)))
+                    caption=_caption(instances, rng, variant, cfg.classes,
+                                     cfg.size_words, cfg.colour_words)))
     info = dict(description=f'mmregion synthetic shapes, split {split}',
                 version='1.0', seed=seed)
     inst_path = osp.join(out_dir, 'annotations', f'instances_{split}.json')
@@ -416,9 +393,9 @@ def generate_shapes_dataset(out_dir: str,
             instances=osp.relpath(inst, out_dir),
             captions=osp.relpath(cap, out_dir))
     meta = dict(
-        classes=list(SHAPE_CLASSES),
-        base_classes=list(BASE_CLASSES),
-        novel_classes=list(NOVEL_CLASSES),
+        classes=list(cfg.classes),
+        base_classes=list(cfg.base_classes),
+        novel_classes=list(cfg.novel_classes),
         splits=files,
         seed=seed,
         settings=asdict(cfg))
@@ -426,15 +403,18 @@ def generate_shapes_dataset(out_dir: str,
     return meta
 
 
-def class_split(names: Sequence[str] = SHAPE_CLASSES) -> Dict[str, List[int]]:
+def class_split(names: Sequence[str] = SHAPE_CLASSES,
+                novel: Sequence[str] = NOVEL_CLASSES) -> Dict[str, List[int]]:
     """0-based indices of the base and novel classes among ``names``.
 
     Args:
         names (Sequence[str]): Class names in label order.
+        novel (Sequence[str]): The novel classes. Defaults to
+            :data:`NOVEL_CLASSES`.
 
     Returns:
         dict[str, list[int]]: ``{'base': [...], 'novel': [...]}``.
     """
     return dict(
-        base=[i for i, n in enumerate(names) if n not in NOVEL_CLASSES],
-        novel=[i for i, n in enumerate(names) if n in NOVEL_CLASSES])
+        base=[i for i, n in enumerate(names) if n not in novel],
+        novel=[i for i, n in enumerate(names) if n in novel])

@@ -35,6 +35,8 @@ def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
             'model.num_regions': 8
         },
         finetune_options={'train_dataloader.batch_size': 2},
+        diagnostics='val',
+        diagnostics_limit=4,
         log=lines.append)
     assert set(results['runs']) == {'CLIP', 'RegionCLIP'}
     for run in results['runs'].values():
@@ -45,10 +47,22 @@ def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
     saved = json.load(open(osp.join(tmp_path, 'exp', 'results.json')))
     assert saved['runs'] == results['runs']
     table = format_results(results)
-    assert table.splitlines()[2].startswith('| tiny CLIP |')
+    assert table.splitlines()[2].startswith('| tiny CLIP (teacher) |')
     assert table.splitlines()[3].startswith('| RegionCLIP student |')
     assert lines[-1] == table
+    found = results['diagnostics']
+    assert set(found['recognition']) == {'random', 'CLIP', 'RegionCLIP'}
+    for rec in found['recognition'].values():
+        assert rec['chance'] == 1 / 8 and rec['boxes'] > 0
+        assert 0.0 <= rec['top1'] <= 1.0
+    pseudo = found['pseudo_labels']
+    assert 0.0 <= pseudo['kept'] <= 1.0 and pseudo['regions'] > 0
+    assert 'pseudo labels:' in table
+    assert {'tiny_clip', 'pretrain', 'diagnostics', 'zero_shot_clip',
+            'finetune_regionclip', 'total'} <= set(results['seconds'])
     assert osp.isfile(osp.join(tmp_path, 'exp', 'student_rn-tiny.pth'))
-    # the pretraining teacher, then zero-shot and fine-tuning of each run
+    # the pretraining teacher, the diagnostics (teacher, student, the
+    # pseudo-labelling teacher), then zero-shot and fine-tuning of each run
     # start from the weights they name
-    assert loaded == ['clip_rn-tiny.pth'] * 3 + ['student_rn-tiny.pth'] * 2
+    clip, student = 'clip_rn-tiny.pth', 'student_rn-tiny.pth'
+    assert loaded == [clip, clip, student, clip] + [clip] * 2 + [student] * 2

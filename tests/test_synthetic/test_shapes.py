@@ -95,3 +95,67 @@ def test_draw_image_masks_do_not_overlap():
 def test_bad_split_size(tmp_path):
     with pytest.raises(ValueError, match="split 'val' must be > 0"):
         generate_shapes_dataset(str(tmp_path), dict(train=2, val=0))
+
+
+def test_ovd_preset_classes_colours_and_splits(tmp_path):
+    from mmregion.synthetic import COLOURS, OUTLINE_NAMES, shapes_preset
+    cfg, splits = shapes_preset('ovd')
+    assert len(cfg.novel_classes) >= 4 and set(cfg.classes) == set(
+        OUTLINE_NAMES)
+    assert splits['val'] >= 500 and 'heldout' in splits
+    assert len(cfg.colours) == len(COLOURS) > 8
+    cfg.img_size = (96, 96)
+    meta = generate_shapes_dataset(
+        str(tmp_path), dict(train=6, heldout=2, val=2), seed=5, cfg=cfg)
+    assert meta['novel_classes'] == list(cfg.novel_classes)
+    assert meta['base_classes'] == list(cfg.base_classes)
+    inst = json.load(
+        open(osp.join(tmp_path, 'annotations/instances_heldout.json')))
+    splits_of = {c['name']: c['split'] for c in inst['categories']}
+    assert [splits_of[n] for n in ('moon', 'arrow', 'circle')] == [
+        'novel', 'novel', 'base'
+    ]
+    caps = json.load(
+        open(osp.join(tmp_path, 'annotations/captions_train.json')))
+    assert any(' large ' in c['caption'] or ' small ' in c['caption']
+               for c in caps['annotations'])
+    with pytest.raises(KeyError, match="unknown shapes preset 'big'"):
+        shapes_preset('big')
+
+
+def test_config_options_are_checked_and_used():
+    with pytest.raises(ValueError, match="unknown shape 'blob'"):
+        ShapesConfig(classes=('circle', 'blob'))
+    with pytest.raises(ValueError, match="'heart' is not among classes"):
+        ShapesConfig(classes=('circle', 'square'), novel_classes=('heart', ))
+    with pytest.raises(ValueError, match="unknown colour 'gold'"):
+        ShapesConfig(colours=('gold', ))
+    cfg = ShapesConfig(img_size=(96, 96), classes=('moon', 'arrow'),
+                       novel_classes=('arrow', ), colours=('cyan', ),
+                       object_centric=1.0)
+    assert cfg.base_classes == ('moon', )
+    for seed in range(3):
+        _, instances = draw_image(np.random.default_rng(seed), cfg)
+        # object-centric: one large shape
+        assert len(instances) == 1 and instances[0]['colour'] == 'cyan'
+        assert max(instances[0]['bbox'][2:]) >= 0.3 * 96
+
+
+def test_caption_words():
+    from mmregion.synthetic.captions import caption
+    rng = np.random.default_rng(0)
+
+    def _caption(objects, rng, variant, **words):
+        return caption(objects, rng, variant, SHAPE_CLASSES, **words)
+
+    objects = [dict(label=0, colour='red', large=True),
+               dict(label=4, colour='orange', large=False)]
+    assert _caption(objects, rng, 0) == \
+        'a red circle and an orange hexagon on a coloured background.'
+    assert _caption(objects, rng, 0, size_words=True) == (
+        'a large red circle and a small orange hexagon on a coloured '
+        'background.')
+    assert _caption(objects[1:], rng, 1, colour_words=False) == \
+        'a picture of a hexagon.'
+    assert class_split(('moon', 'arrow', 'circle'), ('arrow', )) == dict(
+        base=[0, 2], novel=[1])

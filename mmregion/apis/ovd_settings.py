@@ -1,0 +1,101 @@
+"""Settings of the synthetic open-vocabulary experiment: its data, the
+fine-tuning recipes and the schedules."""
+import os.path as osp
+from typing import Dict, Optional
+
+from ..synthetic import (ShapesConfig, generate_shapes_dataset,
+                         generate_split, shapes_preset)
+
+FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
+    # the synthetic config as it is: every stage trained at lr 0.01
+    config={},
+    # RegionCLIP's COCO recipe: stem and res2 frozen (FREEZE_AT 2), the
+    # backbone (res5 and the attention pool included) at a tenth of the
+    # learning rate; background weight 0.2 and focal scaling 0.5 are the
+    # config's already
+    regionclip={
+        'model.backbone.frozen_stages': 1,
+        'optim_wrapper.paramwise_cfg': dict(
+            custom_keys=dict(backbone=dict(lr_mult=0.1))),
+    },
+    # the region embedding kept as pretrained: the whole backbone frozen,
+    # only the RPN and the box regressor learn
+    frozen={
+        'model.backbone.frozen_stages': 4,
+        'optim_wrapper.paramwise_cfg': dict(
+            custom_keys=dict(backbone=dict(lr_mult=0.0, decay_mult=0.0))),
+    })
+"""Fine-tuning settings of the experiment (config overrides)."""
+
+
+def prepare_data(data_root: str,
+                 seed: int = 0,
+                 preset: Optional[str] = None,
+                 clip_corpus: Optional[Dict[str, object]] = None) -> None:
+    """Generate the shapes dataset into ``data_root`` unless its
+    ``meta.json`` exists.
+
+    Args:
+        data_root (str): Dataset root.
+        seed (int): Seed of the data. Defaults to 0.
+        preset (str, optional): A :data:`~mmregion.synthetic.PRESETS`
+            name; None: the generator's defaults (600 train and 100 val
+            images, 8 classes). Defaults to None.
+        clip_corpus (dict, optional): When given, also write the split
+            ``clip``, the tiny CLIP's own image-caption corpus (as CLIP's
+            web photos are not the detection data): ``images`` (default:
+            as many as ``train``) and :class:`ShapesConfig` fields that
+            differ from the preset's, e.g. ``dict(images=4000,
+            object_centric=0.5, colour_words=False)``. Defaults to None
+            (the CLIP trains on the ``train`` captions).
+    """
+    if osp.isfile(osp.join(data_root, 'meta.json')):
+        return
+    cfg, splits = shapes_preset(preset or 'demo')
+    if clip_corpus:
+        changes = dict(clip_corpus)
+        images = int(changes.pop('images', splits['train']))
+        generate_split(data_root, 'clip', images, seed * 1000 + 99,
+                       ShapesConfig(**{**vars(cfg), **changes}))
+    # meta.json last: it marks the data complete
+    generate_shapes_dataset(data_root, splits, seed, cfg)
+
+
+def finetune_schedule(epochs: int) -> Dict[str, object]:
+    """Fine-tuning overrides for ``epochs`` epochs (lr steps at 75% and
+    92%), without validation: the experiment tests once after training.
+
+    Args:
+        epochs (int): Training epochs.
+
+    Returns:
+        dict: Config overrides.
+    """
+    return {
+        'train_cfg.max_epochs': epochs,
+        'val_dataloader': None,
+        'val_cfg': None,
+        'val_evaluator': None,
+        'param_scheduler.1.end': epochs,
+        'param_scheduler.1.milestones': [
+            round(epochs * 0.75), round(epochs * 0.92)
+        ],
+    }
+
+
+def pretrain_schedule(iters: int) -> Dict[str, object]:
+    """Pretraining overrides for ``iters`` iterations (lr step at 80%,
+    one checkpoint at the end).
+
+    Args:
+        iters (int): Training iterations.
+
+    Returns:
+        dict: Config overrides.
+    """
+    return {
+        'train_cfg.max_iters': iters,
+        'param_scheduler.1.end': iters,
+        'param_scheduler.1.milestones': [int(iters * 0.8)],
+        'default_hooks.checkpoint.interval': iters,
+    }
