@@ -4,8 +4,10 @@ Examples::
 
     python demo/video_demo.py demo.mp4 configs/yolact/official/yolact_base.py \
         --weights checkpoints/yolact_base_mmregion.pth --out work_dirs/demo.mp4
-    python demo/video_demo.py demo.mp4 configs/synthetic/yolact_r50-tiny_shapes.py \
-        --weights work_dirs/yolact_shapes/epoch_12.pth --out out.mp4 --max-frames 50
+    python demo/video_demo.py demo.mp4 \
+        configs/synthetic/yolact_r50-tiny_shapes.py \
+        --weights work_dirs/yolact_shapes/epoch_12.pth --out out.mp4 \
+        --max-frames 50
 
 Prints the FPS of every frame (inference + drawing) and the mean.
 """

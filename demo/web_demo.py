@@ -60,8 +60,11 @@ def main(argv=None) -> None:
         os.environ['MMREGION_TRUST_CHECKPOINTS'] = '1'
     try:
         from mmregion.apis.web_demo import WebDemo
-        from mmregion.apis.web_demo_page import (build_blocks, example_images,
-                                                 launch)
+        from mmregion.apis.web_demo_page import (
+            build_blocks,
+            example_images,
+            launch,
+        )
         examples = example_images(args.examples)
         demo = WebDemo(
             args.config, args.weights, device=args.device,

@@ -8,7 +8,8 @@ Examples::
         --weights checkpoints/yolact_resnet50_mmregion.pth --show --out-dir vis
     # a folder of images (e.g. the frames of a camera without a GUI)
     python demo/webcam_demo.py configs/synthetic/yolact_r50-tiny_shapes.py \
-        --weights work_dirs/yolact_shapes/epoch_12.pth --folder data/shapes/val \
+        --weights work_dirs/yolact_shapes/epoch_12.pth \
+        --folder data/shapes/val \
         --out-dir work_dirs/webcam_demo
 
 Prints the FPS of every frame (inference + drawing) and the mean.

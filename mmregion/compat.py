@@ -42,7 +42,8 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
     """Prepare a CPU-only machine for a distributed mmengine run.
 
     Does nothing when ``launcher`` is ``'none'`` or CUDA is available.
-    Otherwise (only ``'pytorch'``, i.e. torchrun, is supported on CPU) initialises the default process group with the gloo backend
+    Otherwise (only ``'pytorch'``, i.e. torchrun, is supported on CPU)
+    initialises the default process group with the gloo backend
     (from the torchrun / slurm environment) and sets
     ``cfg.model_wrapper_cfg`` to a DDP wrapper without ``device_ids``.
 

@@ -3,11 +3,10 @@ import glob
 import os.path as osp
 
 import pytest
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
-
-from conftest import REPO
 
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
@@ -69,7 +68,8 @@ def test_config_builds(path):
 
 def test_coco_config_has_the_seed_schedule():
     cfg = Config.fromfile(
-        osp.join(REPO, 'configs/resnet_se/mask-rcnn_resnetse50_fpn_1x_coco.py'))
+        osp.join(REPO,
+                 'configs/resnet_se/mask-rcnn_resnetse50_fpn_1x_coco.py'))
     assert cfg.optim_wrapper.optimizer.lr == 0.02
     assert cfg.optim_wrapper.optimizer.momentum == 0.9
     assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4

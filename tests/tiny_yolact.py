@@ -3,12 +3,11 @@ import copy
 import os.path as osp
 
 import torch
+from conftest import REPO
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.config import Config
 from mmengine.structures import InstanceData
-
-from conftest import REPO
 
 CONFIG = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes.py')
 YOLACTPP = osp.join(REPO, 'configs/yolact/yolactpp_r50_1xb8-55e_coco.py')

@@ -13,9 +13,9 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
+from ..data.prompt_templates import Templates
 from ..models.language.clip_text_encoder import CLIPTextEncoder
 from ..models.language.vocabulary import NamesSource, Vocabulary
-from ..data.prompt_templates import Templates
 
 DatasetLike = Union[str, Config, Mapping, type, Any]
 """A config file, config, dataset config dict, class or instance."""

@@ -120,8 +120,11 @@ def set_vocabulary(inferencer,
         clip_model)
     model = inferencer.model
     if image_prompts is not None:
-        from .image_prompts import (image_prompt_vocabulary,
-                                    merge_vocabularies, read_image_prompts)
+        from .image_prompts import (
+            image_prompt_vocabulary,
+            merge_vocabularies,
+            read_image_prompts,
+        )
         from .region_features import inference_pipeline
         images = image_prompt_vocabulary(
             model, inference_pipeline(inferencer.cfg),

@@ -17,12 +17,20 @@ from ..datasets.concepts import DEFAULT_SPACY_MODEL, extract_concepts
 from ..fileio import dump_json_atomic
 from .class_names import extract_text_embeddings
 from .export import export_student
-from .ovd_settings import (FINETUNE_RECIPES, finetune_schedule,
-                           prepare_data, pretrain_schedule)
+from .ovd_settings import (
+    FINETUNE_RECIPES,
+    finetune_schedule,
+    prepare_data,
+    pretrain_schedule,
+)
 from .ovd_summary import format_diagnostics, format_results
-from .region_diagnostics import (build_region_model, dataset_classes,
-                                 gt_batches, pseudo_label_quality,
-                                 region_recognition)
+from .region_diagnostics import (
+    build_region_model,
+    dataset_classes,
+    gt_batches,
+    pseudo_label_quality,
+    region_recognition,
+)
 from .runner import load_config, train
 from .tiny_clip import train_tiny_clip
 

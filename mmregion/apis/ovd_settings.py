@@ -3,8 +3,12 @@ fine-tuning recipes and the schedules."""
 import os.path as osp
 from typing import Dict, Optional
 
-from ..synthetic import (ShapesConfig, generate_shapes_dataset,
-                         generate_split, shapes_preset)
+from ..synthetic import (
+    ShapesConfig,
+    generate_shapes_dataset,
+    generate_split,
+    shapes_preset,
+)
 
 FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
     # the synthetic config as it is: every stage trained at lr 0.01

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from mmcv.transforms import Compose
 from mmdet.structures.bbox import bbox2roi, scale_boxes
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
-from mmengine.config import Config
 from torch import Tensor
 
 from ..fileio import atomic_open, atomic_save

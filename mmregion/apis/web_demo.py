@@ -27,8 +27,11 @@ from mmengine.structures import InstanceData
 
 from ..fileio import dump_json_atomic
 from ..models.language import Vocabulary
-from .inference import (init_open_vocab_inferencer, set_vocabulary,
-                        vocabulary_head)
+from .inference import (
+    init_open_vocab_inferencer,
+    set_vocabulary,
+    vocabulary_head,
+)
 
 MODEL_CLASSES = "the model's classes"
 MY_WORDS = 'my words'

@@ -1,10 +1,19 @@
-from .caption_files import (CaptionedImage, read_caption_file,
-                            read_coco_captions, read_tsv_captions)
+from .caption_files import (
+                            CaptionedImage,
+                            read_caption_file,
+                            read_coco_captions,
+                            read_tsv_captions,
+)
 from .coco_image_caption import CocoImageCaptionDataset
 from .coco_ovd import CocoOVDDataset
+from .concepts import (
+                            ConceptCounts,
+                            ConceptPool,
+                            count_concepts,
+                            extract_concepts,
+                            load_spacy,
+)
 from .custom_ovd import CustomOVDDataset
-from .concepts import (ConceptCounts, ConceptPool, count_concepts,
-                       extract_concepts, load_spacy)
 from .lvis_ovd import LVISOVDDataset
 from .synthetic_shapes import SyntheticShapesDataset
 from .transforms import FloatResize, resize_float_image

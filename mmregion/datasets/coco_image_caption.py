@@ -4,8 +4,11 @@ from typing import Callable, List, Optional
 from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
-from .caption_files import (CaptionedImage, captioned_images_to_data_list,
-                            read_coco_captions)
+from .caption_files import (
+    CaptionedImage,
+    captioned_images_to_data_list,
+    read_coco_captions,
+)
 
 
 @DATASETS.register_module()

@@ -5,9 +5,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmdet.datasets import LVISV1Dataset
 from mmdet.registry import DATASETS
 
-from ..data.ovd_splits import (LVIS_BASE_FREQUENCIES, LVIS_NOVEL_FREQUENCIES,
-                               OVD_GROUPS, category_splits, lvis_ovd_split,
-                               read_names_file)
+from ..data.ovd_splits import (
+    LVIS_BASE_FREQUENCIES,
+    LVIS_NOVEL_FREQUENCIES,
+    OVD_GROUPS,
+    category_splits,
+    lvis_ovd_split,
+    read_names_file,
+)
 
 
 @DATASETS.register_module()

@@ -56,11 +56,15 @@ from typing import Collection, Dict, List, Optional, Sequence, Set
 
 from mmengine.logging import print_log
 
+from ..data.ovd_splits import (
+    COCO_OVD_CLASSES,
+    LVIS_BASE_FREQUENCIES,
+    category_splits,
+    coco_ovd_split,
+    lvis_ovd_split,
+)
 from ..fileio import atomic_open, dump_json_atomic
 from .validated_coco import segmentation_problem
-from ..data.ovd_splits import (COCO_OVD_CLASSES, LVIS_BASE_FREQUENCIES,
-                               category_splits, coco_ovd_split,
-                               lvis_ovd_split)
 
 COCO_OVD_OUTPUTS = ('train_base', 'val_all')
 """The files :func:`make_coco_ovd_split` can write."""

@@ -17,8 +17,12 @@ from mmengine.logging import MMLogger
 from torch import Tensor, nn
 
 from .contract import build_contract, class_names, write_onnx
-from .regionclip_graph import (RegionCLIPBoxesGraph, RegionCLIPRoIGraph,
-                               RegionCLIPRPNGraph, rpn_module)
+from .regionclip_graph import (
+    RegionCLIPBoxesGraph,
+    RegionCLIPRoIGraph,
+    RegionCLIPRPNGraph,
+    rpn_module,
+)
 from .swaps import ExportError, prepare_for_export
 from .yolact_graph import YOLACTGraph
 
@@ -88,8 +92,9 @@ def detector_kind(model: nn.Module) -> str:
         ExportError: For other models, naming what is supported.
     """
     from ..models.dense_heads import BatchedYOLACTHead
-    from ..models.dense_heads.batched_yolact_protonet import \
-        BatchedYOLACTProtonet
+    from ..models.dense_heads.batched_yolact_protonet import (
+        BatchedYOLACTProtonet,
+    )
     from ..models.detectors import RegionCLIP
     name = type(model).__name__
     if isinstance(getattr(model, 'bbox_head', None), BatchedYOLACTHead) and \

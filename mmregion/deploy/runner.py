@@ -18,7 +18,9 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..models.dense_heads.batched_yolact_protonet import (
-    BatchedYOLACTProtonet, pad_instances)
+    BatchedYOLACTProtonet,
+    pad_instances,
+)
 from ..models.detectors.regionclip import RegionCLIP
 from ..models.layers.mask_upsample import upsample_cropped_masks
 from .contract import read_contract

@@ -129,7 +129,8 @@ class YOLACTGraph(nn.Module):
             tuple[Tensor, ...]: ``bboxes`` (B, M, 4) in input pixels,
             ``scores`` (B, M), ``labels`` (B, M), ``num_dets`` (B,),
             ``coeffs`` (B, M, K) mask coefficients, ``masks``
-            (B, M, h, w) cropped prototype-resolution masks, ``windows`` (B, M, 4) int64 crop windows (x1, y1, x2, y2) in
+            (B, M, h, w) cropped prototype-resolution masks, ``windows``
+            (B, M, 4) int64 crop windows (x1, y1, x2, y2) in
             mask pixels, and ``mask_scores`` (B, M) with
             ``rescore='mask'``.
         """

@@ -8,9 +8,15 @@
 Importing this package changes nothing outside it.
 """
 from .atomic import atomic_open, atomic_save, dump_json_atomic
-from .safe_load import (SAFE_GLOBALS, TRUST_ENV, CorruptCheckpointError,
-                        UntrustedCheckpointError, is_torchscript_archive,
-                        load_checkpoint_file, trust_checkpoints)
+from .safe_load import (
+                        SAFE_GLOBALS,
+                        TRUST_ENV,
+                        CorruptCheckpointError,
+                        UntrustedCheckpointError,
+                        is_torchscript_archive,
+                        load_checkpoint_file,
+                        trust_checkpoints,
+)
 
 __all__ = [
     'atomic_open', 'atomic_save', 'dump_json_atomic', 'SAFE_GLOBALS',

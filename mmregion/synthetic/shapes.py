@@ -8,10 +8,10 @@ Layout written under ``out_dir``::
 
     train/000000.png ...             images of split ``train``
     val/000000.png ...               images of split ``val``
-    annotations/instances_train.json COCO instances (bbox, polygon segmentation)
+    annotations/instances_train.json COCO instances (bbox, polygon masks)
     annotations/captions_train.json  COCO Captions (one or more per image)
     annotations/instances_val.json, annotations/captions_val.json
-    meta.json                        classes, base/novel split, generator settings
+    meta.json                        classes, base/novel split, settings
 
 Occlusion is resolved when an image is drawn: a later shape covers earlier
 ones, every mask is the visible part, and a placement is re-drawn when it

@@ -2,8 +2,11 @@
 import os.path as osp
 
 from conftest import REPO
-from mmregion.analysis.fp16_benchmark import (benchmark_fp16,
-                                              format_fp16_results)
+
+from mmregion.analysis.fp16_benchmark import (
+    benchmark_fp16,
+    format_fp16_results,
+)
 
 
 def test_fp16_benchmark_on_the_tiny_regionclip():

@@ -15,14 +15,23 @@ import numpy as np
 import pytest
 import torch
 
-from mmregion.analysis.parity import (CLONES, Documented, ParityOptions,
-                                      ParityReport, ParityUserError,
-                                      add_detection_rows, load_runners,
-                                      load_documented_differences,
-                                      official_code, relative_error,
-                                      run_parity)
-from mmregion.analysis.parity.official import (OfficialCodeError,
-                                               modulated_deform_conv_module)
+from mmregion.analysis.parity import (
+    CLONES,
+    Documented,
+    ParityOptions,
+    ParityReport,
+    ParityUserError,
+    add_detection_rows,
+    load_documented_differences,
+    load_runners,
+    official_code,
+    relative_error,
+    run_parity,
+)
+from mmregion.analysis.parity.official import (
+    OfficialCodeError,
+    modulated_deform_conv_module,
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 OFFICIAL_DIR = os.environ.get('MMREGION_OFFICIAL_DIR')

@@ -7,11 +7,12 @@ import torch
 from torch import nn
 
 from mmregion.analysis.parity import CLONES, OfficialCodeError, load_runners
-from mmregion.analysis.parity.regionclip import (REPO, SPECS,
-                                                 randomize_official)
+from mmregion.analysis.parity.regionclip import REPO, SPECS, randomize_official
 from mmregion.analysis.parity.regionclip_official import regionclip_code
-from mmregion.analysis.parity.regionclip_run import (synthetic_boxes,
-                                                     synthetic_image)
+from mmregion.analysis.parity.regionclip_run import (
+    synthetic_boxes,
+    synthetic_image,
+)
 
 NAMES = [
     f'regionclip_{arch}_c4_{mode}' for arch in ('rn50', 'rn50x4')

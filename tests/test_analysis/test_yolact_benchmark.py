@@ -4,13 +4,16 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from conftest import REPO
-from mmregion.analysis.yolact_benchmark import (benchmark, build_models,
-                                                mask_mismatch,
-                                                reference_config)
+from mmregion.analysis.yolact_benchmark import (
+    benchmark,
+    build_models,
+    mask_mismatch,
+    reference_config,
+)
 
 CONFIG = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes.py')
 

@@ -6,14 +6,13 @@ import os.path as osp
 import open_clip
 import pytest
 import torch
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from pycocotools.coco import COCO
 
-from conftest import REPO
 from mmregion.apis.coco_results import write_coco_results
-from mmregion.apis.inference import (init_open_vocab_inferencer,
-                                     mixed_precision)
+from mmregion.apis.inference import init_open_vocab_inferencer, mixed_precision
 
 RCLIP = osp.join(REPO, 'configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py')
 YOLACT = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes-ovd.py')

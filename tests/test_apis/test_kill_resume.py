@@ -10,7 +10,6 @@ import time
 
 import pytest
 import torch
-
 from conftest import PYTHON, REPO
 
 PAUSE_HOOK = '''

@@ -6,7 +6,6 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import PYTHON, REPO
 
 DOC = osp.join(REPO, 'docs', 'own_data.md')

@@ -9,11 +9,16 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmengine.config import Config
 
-from conftest import REPO
-from mmregion.apis.realtime import (FPSMeter, FrameSource, draw_fps,
-                                    init_realtime_model, run_realtime)
+from mmregion.apis.realtime import (
+    FPSMeter,
+    FrameSource,
+    draw_fps,
+    init_realtime_model,
+    run_realtime,
+)
 from mmregion.models.language import Vocabulary
 
 CONFIG = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes.py')

@@ -5,8 +5,11 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
-from mmregion.apis.region_diagnostics import (_pseudo_label_summary,
-                                              _region_rows, dataset_classes)
+from mmregion.apis.region_diagnostics import (
+    _pseudo_label_summary,
+    _region_rows,
+    dataset_classes,
+)
 from mmregion.models.losses.region_text_losses import PseudoLabels
 
 

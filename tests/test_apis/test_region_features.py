@@ -8,22 +8,29 @@ import open_clip
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmdet.structures.bbox import bbox2roi
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from conftest import REPO
+from mmregion.apis.image_prompts import (
+    image_prompt_vocabulary,
+    merge_vocabularies,
+    read_image_prompts,
+    top1_region_accuracy,
+)
 from mmregion.apis.inference import load_vocabulary
-from mmregion.apis.image_prompts import (image_prompt_vocabulary,
-                                         merge_vocabularies,
-                                         read_image_prompts,
-                                         top1_region_accuracy)
-from mmregion.apis.region_features import (extract_region_features,
-                                           inference_pipeline,
-                                           init_region_model)
+from mmregion.apis.region_features import (
+    extract_region_features,
+    inference_pipeline,
+    init_region_model,
+)
 from mmregion.models.language import Vocabulary
-from mmregion.synthetic import (SHAPE_CLASSES, ShapesConfig,
-                                generate_shapes_dataset)
+from mmregion.synthetic import (
+    SHAPE_CLASSES,
+    ShapesConfig,
+    generate_shapes_dataset,
+)
 
 CONFIG = osp.join(REPO,
                   'configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py')

@@ -9,19 +9,26 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.structures import InstanceData
+from tiny_yolact import tiny_yolact_cfg
 
-from conftest import REPO
-from mmregion.apis.web_demo import (MODEL_CLASSES, MY_PROMPTS, MY_WORDS,
-                                    DemoInputError, WebDemo,
-                                    detections_to_json, filter_instances,
-                                    parse_words, read_image,
-                                    zero_score_thresholds)
+from mmregion.apis.tiny_demo_model import make_tiny_regionclip
+from mmregion.apis.web_demo import (
+    MODEL_CLASSES,
+    MY_PROMPTS,
+    MY_WORDS,
+    DemoInputError,
+    WebDemo,
+    detections_to_json,
+    filter_instances,
+    parse_words,
+    read_image,
+    zero_score_thresholds,
+)
 from mmregion.models.language import Vocabulary
 from mmregion.synthetic import SHAPE_CLASSES
-from mmregion.apis.tiny_demo_model import make_tiny_regionclip
-from tiny_yolact import tiny_yolact_cfg
 
 YOLACT = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes.py')
 YOLACT_OVD = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes-ovd.py')

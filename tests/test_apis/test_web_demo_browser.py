@@ -20,8 +20,8 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from mmregion.apis.tiny_demo_model import make_tiny_regionclip
 from mmregion.synthetic import ShapesConfig, generate_shapes_dataset
 

@@ -10,17 +10,19 @@ import subprocess
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import PYTHON, REPO
 from mmdet.models.task_modules.prior_generators import AnchorGenerator
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from conftest import PYTHON, REPO
-from mmregion.converters import (anchor_permutation,
-                                 convert_regionclip_checkpoint,
-                                 mmregion_to_regionclip,
-                                 regionclip_to_mmregion)
+from mmregion.converters import (
+    anchor_permutation,
+    convert_regionclip_checkpoint,
+    mmregion_to_regionclip,
+    regionclip_to_mmregion,
+)
 from mmregion.models.language import Vocabulary
 
 SIZES = (32, 64, 128, 256, 512)
@@ -388,8 +390,9 @@ def test_convert_defaults_and_refusals(tiny, tmp_path):
         convert_regionclip_checkpoint(str(tmp_path / 'nope.pth'), dst)
     torch.save({'model': tiny['exported'], 'cfg': argparse.Namespace(a=1)},
                src)
-    with pytest.raises(ValueError, match=r'official.pth: refused to unpickle it '
-                       r'\(it names argparse.Namespace\).*--trust-checkpoint'):
+    with pytest.raises(ValueError,
+                       match=r'official.pth: refused to unpickle it \(it '
+                       r'names argparse.Namespace\).*--trust-checkpoint'):
         convert_regionclip_checkpoint(src, dst)
     torch.save({'state_dict': tiny['state']}, src)
     with pytest.raises(ValueError, match='an mmregion state dict already'):

@@ -8,19 +8,24 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmcv.ops import ModulatedDeformConv2dPack
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from conftest import REPO
-from mmregion.converters import (convert_yolact_checkpoint,
-                                 mmregion_to_yolact, yolact_to_mmregion)
-from mmregion.converters.yolact import (anchor_permutation,
-                                        expected_official_keys,
-                                        inspect_official,
-                                        mmregion_anchor_generator)
+from mmregion.converters import (
+    convert_yolact_checkpoint,
+    mmregion_to_yolact,
+    yolact_to_mmregion,
+)
+from mmregion.converters.yolact import (
+    anchor_permutation,
+    expected_official_keys,
+    inspect_official,
+    mmregion_anchor_generator,
+)
 
 OFFICIAL = {
     'yolact_resnet50': 'configs/yolact/official/yolact_resnet50.py',

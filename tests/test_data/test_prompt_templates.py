@@ -1,13 +1,18 @@
 """Prompt templates: RegionCLIP's 81, CLIP's 80, custom lists and files."""
 import pytest
-from open_clip.zero_shot_metadata import \
-    OPENAI_IMAGENET_TEMPLATES as OPEN_CLIP_TEMPLATE_FNS
+from open_clip.zero_shot_metadata import (
+    OPENAI_IMAGENET_TEMPLATES as OPEN_CLIP_TEMPLATE_FNS,
+)
 
-from mmregion.data.prompt_templates import (OPENAI_IMAGENET_TEMPLATES,
-                                            REGIONCLIP_TEMPLATES,
-                                            TEMPLATE_SETS, fill_templates,
-                                            get_templates, templates_name,
-                                            validate_template)
+from mmregion.data.prompt_templates import (
+    OPENAI_IMAGENET_TEMPLATES,
+    REGIONCLIP_TEMPLATES,
+    TEMPLATE_SETS,
+    fill_templates,
+    get_templates,
+    templates_name,
+    validate_template,
+)
 
 
 def test_template_sets():

@@ -5,8 +5,12 @@ import os
 
 import pytest
 
-from mmregion.datasets import (ConceptPool, count_concepts, extract_concepts,
-                               load_spacy)
+from mmregion.datasets import (
+    ConceptPool,
+    count_concepts,
+    extract_concepts,
+    load_spacy,
+)
 from mmregion.synthetic import SHAPE_CLASSES
 
 CAPTIONS = [
@@ -120,7 +124,8 @@ def test_missing_spacy_says_how_to_install(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, '__import__', no_spacy)
-    with pytest.raises(ImportError, match=r'pip install "mmregion\[concepts\]"'):
+    with pytest.raises(ImportError,
+                       match=r'pip install "mmregion\[concepts\]"'):
         load_spacy()
 
 

@@ -4,9 +4,9 @@ import json
 import pytest
 from mmengine.registry import init_default_scope
 
+from mmregion.apis.class_names import dataset_class_names
 from mmregion.datasets import LVISOVDDataset
 from mmregion.datasets.ovd_split import make_lvis_ovd_split
-from mmregion.apis.class_names import dataset_class_names
 
 # id, name, frequency; listed in id order as in lvis_v1_*.json
 CATEGORIES = [(1, 'aerosol_can', 'c'), (2, 'alarm_clock', 'r'),

@@ -5,13 +5,19 @@ import os.path as osp
 import subprocess
 
 import pytest
+from conftest import PYTHON, REPO
 from mmdet.datasets import CocoDataset
 
-from conftest import PYTHON, REPO
-from mmregion.data.ovd_splits import (COCO_OVD_BASE_CLASSES, COCO_OVD_CLASSES,
-                                      COCO_OVD_NOVEL_CLASSES, lvis_ovd_split)
-from mmregion.datasets.ovd_split import (make_coco_ovd_split,
-                                         make_lvis_ovd_split)
+from mmregion.data.ovd_splits import (
+    COCO_OVD_BASE_CLASSES,
+    COCO_OVD_CLASSES,
+    COCO_OVD_NOVEL_CLASSES,
+    lvis_ovd_split,
+)
+from mmregion.datasets.ovd_split import (
+    make_coco_ovd_split,
+    make_lvis_ovd_split,
+)
 
 COCO_CLASSES = CocoDataset.METAINFO['classes']
 

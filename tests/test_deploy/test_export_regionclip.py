@@ -6,12 +6,11 @@ import open_clip
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
-
-from conftest import REPO
 from onnx_parity import assert_raw_close, assert_same_detections
 
 ort = pytest.importorskip('onnxruntime')
@@ -19,7 +18,11 @@ onnx = pytest.importorskip('onnx')
 
 from mmregion.deploy import export_onnx  # noqa: E402
 from mmregion.deploy.regionclip_graph import (  # noqa: E402
-    RegionCLIPBoxesGraph, RegionCLIPRoIGraph, RegionCLIPRPNGraph, rpn_module)
+    RegionCLIPBoxesGraph,
+    RegionCLIPRoIGraph,
+    RegionCLIPRPNGraph,
+    rpn_module,
+)
 from mmregion.deploy.runner import ONNXDetector  # noqa: E402
 from mmregion.deploy.swaps import prepare_for_export  # noqa: E402
 from mmregion.synthetic import SHAPE_CLASSES  # noqa: E402

@@ -8,9 +8,11 @@ import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.config import Config
-
-from onnx_parity import (assert_raw_close, assert_same_detections,
-                         tame_residuals)
+from onnx_parity import (
+    assert_raw_close,
+    assert_same_detections,
+    tame_residuals,
+)
 from tiny_yolact import CONFIG, SHAPES, calibrate_bn, samples, tiny_yolact_cfg
 
 ort = pytest.importorskip('onnxruntime')
@@ -177,6 +179,7 @@ def test_cli_export_and_image_demo_with_onnxruntime(yolact, shapes_root,
     import runpy
     import subprocess
     import sys
+
     from conftest import REPO
     out = yolact['root'] / 'cli'
     model = str(out / 'model.onnx')

@@ -5,9 +5,13 @@ import torch
 from mmcv.ops import ModulatedDeformConv2dPack, RoIAlign
 from mmdet.structures.bbox import bbox_overlaps
 
-from mmregion.deploy.swaps import (DCNExportError, FoldedTextClassifier,
-                                   ONNXModulatedDeformConv,
-                                   TorchvisionRoIAlign, prepare_for_export)
+from mmregion.deploy.swaps import (
+    DCNExportError,
+    FoldedTextClassifier,
+    ONNXModulatedDeformConv,
+    TorchvisionRoIAlign,
+    prepare_for_export,
+)
 from mmregion.deploy.yolact_graph import fixed_fast_nms, pairwise_iou
 from mmregion.models.layers.fast_nms import batched_fast_nms
 from mmregion.models.layers.text_classifier import TextClassifier

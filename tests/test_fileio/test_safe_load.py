@@ -12,8 +12,11 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, load_checkpoint
 
-from mmregion.fileio import (TRUST_ENV, UntrustedCheckpointError,
-                             load_checkpoint_file)
+from mmregion.fileio import (
+    TRUST_ENV,
+    UntrustedCheckpointError,
+    load_checkpoint_file,
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -92,7 +95,9 @@ def test_model_and_tool_loaders(tmp_path, monkeypatch):
     from mmregion.converters.regionclip import load_regionclip_checkpoint
     from mmregion.converters.yolact import load_official_checkpoint
     from mmregion.models.backbones.clip_resnet import (
-        CLIPResNet, load_clip_visual_state_dict)
+        CLIPResNet,
+        load_clip_visual_state_dict,
+    )
     from mmregion.models.language import CLIPTextEncoder, Vocabulary
     monkeypatch.delenv(TRUST_ENV, raising=False)
     path, marker = _malicious(tmp_path)

@@ -7,9 +7,15 @@ import pycocotools.mask as mask_utils
 import pytest
 from pycocotools.coco import COCO
 
-from mmregion.synthetic import (BASE_CLASSES, NOVEL_CLASSES, SHAPE_CLASSES,
-                                ShapesConfig, class_split, draw_image,
-                                generate_shapes_dataset)
+from mmregion.synthetic import (
+    BASE_CLASSES,
+    NOVEL_CLASSES,
+    SHAPE_CLASSES,
+    ShapesConfig,
+    class_split,
+    draw_image,
+    generate_shapes_dataset,
+)
 
 
 def _digest(root):

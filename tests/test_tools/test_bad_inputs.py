@@ -5,8 +5,9 @@ Every case runs its script as ``python SCRIPT ARGS`` would (the script's
 ``WORKERS`` subprocesses, run once in a module-scoped fixture, because
 each process spends several seconds importing mmdet. Each test then checks one
 case: exit status 2, the message on stderr, at most ``MAX_LINES`` lines, no
-traceback, and that the output path was not written. ``python tests/test_tools/test_bad_inputs.py``
-prints the table of docs/errors.md.
+traceback, and that the output path was not written.
+``python tests/test_tools/test_bad_inputs.py`` prints the table of
+docs/errors.md.
 """
 import datetime
 import json
@@ -127,6 +128,7 @@ def make_inputs(root: str, shapes_root: str) -> None:
     """Write every bad (and the few good) input files into ``root``."""
     import open_clip
     from conftest import write_tiny_config
+
     from mmregion.datasets.ovd_split import make_custom_ovd_split
 
     def write(name: str, text: str) -> None:

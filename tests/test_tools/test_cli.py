@@ -5,7 +5,6 @@ import os.path as osp
 import subprocess
 
 import pytest
-
 from conftest import PYTHON, REPO
 
 

@@ -26,8 +26,10 @@ def main() -> None:
                         help='torch threads (0: torch default)')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
-    from mmregion.analysis.fp16_benchmark import (benchmark_fp16,
-                                                  format_fp16_results)
+    from mmregion.analysis.fp16_benchmark import (
+        benchmark_fp16,
+        format_fp16_results,
+    )
     print(format_fp16_results(benchmark_fp16(
         args.config, args.batch_size, args.iters, tuple(args.size),
         args.threads, args.device)))

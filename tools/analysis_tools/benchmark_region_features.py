@@ -64,6 +64,7 @@ def print_text_timing(args: argparse.Namespace) -> None:
     import open_clip
     import torch
     from mmdet.datasets import LVISV1Dataset
+
     from mmregion.analysis.region_benchmark import time_text_embeddings
     names = list(LVISV1Dataset.METAINFO['classes'])
     with tempfile.TemporaryDirectory() as tmp:

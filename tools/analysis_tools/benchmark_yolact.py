@@ -59,10 +59,10 @@ def main() -> None:
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
-    import mmregion  # noqa: F401
-    from mmengine.registry import init_default_scope
     from mmcv.cnn import fuse_conv_bn
+    from mmengine.registry import init_default_scope
 
+    import mmregion  # noqa: F401
     from mmregion.analysis.yolact_benchmark import benchmark, build_models
     init_default_scope('mmdet')
     print(f'torch {torch.__version__}, device {args.device}, '

@@ -41,8 +41,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    from mmregion.analysis.parity import (ParityOptions, ParityUserError,
-                                          load_runners, run_parity)
+    from mmregion.analysis.parity import (
+        ParityOptions,
+        ParityUserError,
+        load_runners,
+        run_parity,
+    )
     if args.model == 'list':
         print('\n'.join(sorted(load_runners())))
         return 0

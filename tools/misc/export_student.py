@@ -6,8 +6,9 @@ Example::
     python tools/misc/export_student.py \
         work_dirs/regionclip-pretrain_rn50_c4_600k_cc3m/iter_600000.pth \
         checkpoints/regionclip/student_rn50_cc3m.pth
-    python tools/train.py configs/regionclip/regionclip_rn50_c4_1x_coco-ovd.py \
-        --cfg-options model.backbone.checkpoint=checkpoints/regionclip/student_rn50_cc3m.pth
+    python tools/train.py \
+        configs/regionclip/regionclip_rn50_c4_1x_coco-ovd.py --cfg-options \
+        model.backbone.checkpoint=checkpoints/regionclip/student_rn50_cc3m.pth
 """
 import argparse
 

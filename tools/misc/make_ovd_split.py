@@ -73,9 +73,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     from mmregion.data.ovd_splits import read_names_file
-    from mmregion.datasets.ovd_split import (make_coco_ovd_split,
-                                             make_custom_ovd_split,
-                                             make_lvis_ovd_split)
+    from mmregion.datasets.ovd_split import (
+        make_coco_ovd_split,
+        make_custom_ovd_split,
+        make_lvis_ovd_split,
+    )
     start = time.time()
     if args.benchmark == 'custom':
         novel = args.novel

@@ -39,8 +39,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from mmregion.converters import (convert_regionclip_checkpoint,
-                                     format_report)
+    from mmregion.converters import (
+        convert_regionclip_checkpoint,
+        format_report,
+    )
     report = convert_regionclip_checkpoint(
         args.src,
         args.dst,

@@ -1,4 +1,5 @@
-"""Convert an official YOLACT / YOLACT++ checkpoint (dbolya/yolact) to mmregion.
+"""Convert an official YOLACT / YOLACT++ checkpoint (dbolya/yolact) to
+mmregion.
 
 Example::
 
@@ -45,8 +46,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from mmregion.converters import (convert_yolact_checkpoint,
-                                     format_yolact_report)
+    from mmregion.converters import (
+        convert_yolact_checkpoint,
+        format_yolact_report,
+    )
     report = convert_yolact_checkpoint(
         args.src,
         args.dst,

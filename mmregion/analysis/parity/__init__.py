@@ -12,11 +12,24 @@
 Tooling only: the core never imports this package.
 """
 from .official import OfficialCodeError, official_code
-from .registry import (CLONES, MODELS, ParityOptions, ParityUserError,
-                       load_runners, register, run_parity)
-from .report import (TOLERANCE, Documented, ParityReport, Row,
-                     add_detection_rows, load_documented_differences,
-                     relative_error)
+from .registry import (
+                       CLONES,
+                       MODELS,
+                       ParityOptions,
+                       ParityUserError,
+                       load_runners,
+                       register,
+                       run_parity,
+)
+from .report import (
+                       TOLERANCE,
+                       Documented,
+                       ParityReport,
+                       Row,
+                       add_detection_rows,
+                       load_documented_differences,
+                       relative_error,
+)
 
 __all__ = [
     'OfficialCodeError', 'official_code', 'CLONES', 'MODELS',

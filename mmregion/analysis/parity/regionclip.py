@@ -19,8 +19,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from ...fileio import load_checkpoint_file
-from .registry import ParityOptions, register
 from .regionclip_official import regionclip_code
+from .registry import ParityOptions, register
 from .report import ParityReport, load_documented_differences
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(

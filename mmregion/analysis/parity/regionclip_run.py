@@ -197,8 +197,10 @@ def run_ours(model,
 
 
 def _rpn_rows(report, prefix, official, ours, num_sizes):
-    from ...converters.regionclip import (_to_mmdet_anchor_order,
-                                          anchor_permutation)
+    from ...converters.regionclip import (
+        _to_mmdet_anchor_order,
+        anchor_permutation,
+    )
     if 'rpn_head' not in official or 'rpn_head' not in ours:
         return
     perm = anchor_permutation(num_sizes, 3)

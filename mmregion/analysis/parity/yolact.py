@@ -22,8 +22,11 @@ from torch import Tensor
 
 from .official import modulated_deform_conv_module, official_code
 from .registry import ParityOptions, register
-from .report import ParityReport, add_detection_rows, \
-    load_documented_differences
+from .report import (
+    ParityReport,
+    add_detection_rows,
+    load_documented_differences,
+)
 from .yolact_official import MARKERS, OfficialYolact, randomize
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
@@ -176,8 +179,8 @@ def our_detections(results) -> Dict[str, Tensor]:
 def _our_input(model, path: str):
     """Our test pipeline and data preprocessor on an image file."""
     from mmcv.transforms import Compose
-    from mmengine.dataset import pseudo_collate
     from mmdet.utils import get_test_pipeline_cfg
+    from mmengine.dataset import pseudo_collate
     pipeline = Compose(get_test_pipeline_cfg(model.cfg))
     data = pseudo_collate([pipeline(dict(img_path=path, img_id=0))])
     with torch.no_grad():

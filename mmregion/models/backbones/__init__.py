@@ -1,6 +1,11 @@
-from .clip_resnet import (CLIP_PIXEL_MEAN, CLIP_PIXEL_STD,
-                          CLIP_RESNET_VARIANTS, CLIPResNet, CLIPResNetVariant,
-                          load_clip_visual_state_dict)
+from .clip_resnet import (
+                          CLIP_PIXEL_MEAN,
+                          CLIP_PIXEL_STD,
+                          CLIP_RESNET_VARIANTS,
+                          CLIPResNet,
+                          CLIPResNetVariant,
+                          load_clip_visual_state_dict,
+)
 from .interval_dcn_resnet import IntervalDCNResNet
 from .resnet_se import ResNetSE
 

@@ -16,10 +16,11 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...fileio import load_checkpoint_file
-from .clip_checkpoints import missing_file_message, resolve_clip_checkpoint
 from ..layers.attention_pool import attention_pool_first_token
-from ..layers.frozen_bn_folding import \
-    fold_frozen_bn as fold_frozen_bn_into_convs
+from ..layers.frozen_bn_folding import (
+    fold_frozen_bn as fold_frozen_bn_into_convs,
+)
+from .clip_checkpoints import missing_file_message, resolve_clip_checkpoint
 
 RES_LAYERS = ('layer1', 'layer2', 'layer3', 'layer4')
 

@@ -8,8 +8,11 @@ from mmdet.utils import InstanceList, OptConfigType
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..layers.fast_nms import (BatchedDetections, batched_fast_nms,
-                               batched_standard_nms)
+from ..layers.fast_nms import (
+    BatchedDetections,
+    batched_fast_nms,
+    batched_standard_nms,
+)
 
 NMS_FUNCTIONS = dict(fast=batched_fast_nms, standard=batched_standard_nms)
 

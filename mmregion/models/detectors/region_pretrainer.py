@@ -15,10 +15,12 @@ from torch import Tensor, nn
 from ...data.prompt_templates import Templates
 from ...datasets.concepts import ConceptPool
 from ..language.vocabulary import Vocabulary
-from ..losses.region_text_losses import (concept_pseudo_labels,
-                                         image_text_contrastive_loss,
-                                         region_distillation_loss,
-                                         region_text_contrastive_loss)
+from ..losses.region_text_losses import (
+    concept_pseudo_labels,
+    image_text_contrastive_loss,
+    region_distillation_loss,
+    region_text_contrastive_loss,
+)
 from .regionclip import offline_rpn_proposals
 
 LOSS_NAMES = ('region_text', 'distillation', 'image_text')

@@ -16,9 +16,10 @@ PROPOSAL_SOURCES = ('rpn', 'offline_rpn', 'gt')
 
 
 @torch.no_grad()
-def offline_rpn_proposals(offline_rpn: nn.Module, data_preprocessor: nn.Module,
-                          batch_inputs: Tensor,
-                          batch_data_samples: SampleList) -> List[InstanceData]:
+def offline_rpn_proposals(
+        offline_rpn: nn.Module, data_preprocessor: nn.Module,
+        batch_inputs: Tensor,
+        batch_data_samples: SampleList) -> List[InstanceData]:
     """Proposals of a frozen mmdet ``RPN`` detector on our inputs.
 
     The inputs are de-normalised with ``data_preprocessor``'s statistics
@@ -187,9 +188,11 @@ class RegionCLIP(TwoStageDetector):
         """Whether proposals come from a trainable RPN head."""
         return self.proposal_source == 'rpn'
 
-    def _offline_proposals(self, batch_inputs: Tensor,
-                           batch_data_samples: SampleList) -> List[InstanceData]:
-        """Proposals (``bboxes``, ``scores`` = objectness) of the offline RPN."""
+    def _offline_proposals(
+            self, batch_inputs: Tensor,
+            batch_data_samples: SampleList) -> List[InstanceData]:
+        """Proposals (``bboxes``, ``scores`` = objectness) of the offline
+        RPN."""
         return offline_rpn_proposals(self.offline_rpn, self.data_preprocessor,
                                      batch_inputs, batch_data_samples)
 

@@ -1,9 +1,17 @@
 import warnings
 
-from .clip_text_encoder import (CLIPTextEncoder, checkpoint_fingerprint,
-                                clip_identity, is_torchscript_archive)
-from .vocabulary import (Vocabulary, parse_class_names, prompt_ensemble,
-                         prompt_name)
+from .clip_text_encoder import (
+    CLIPTextEncoder,
+    checkpoint_fingerprint,
+    clip_identity,
+    is_torchscript_archive,
+)
+from .vocabulary import (
+    Vocabulary,
+    parse_class_names,
+    prompt_ensemble,
+    prompt_name,
+)
 
 __all__ = [
     'CLIPTextEncoder', 'Vocabulary', 'checkpoint_fingerprint', 'clip_identity',

@@ -9,8 +9,10 @@ from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 from ...fileio import is_torchscript_archive
-from ..backbones.clip_checkpoints import (missing_file_message,
-                                          resolve_clip_checkpoint)
+from ..backbones.clip_checkpoints import (
+    missing_file_message,
+    resolve_clip_checkpoint,
+)
 
 _HASH_CHUNK = 1 << 20
 

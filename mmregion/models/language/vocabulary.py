@@ -15,9 +15,13 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 from torch import Tensor
 
+from ...data.prompt_templates import (
+    Templates,
+    fill_templates,
+    get_templates,
+    templates_name,
+)
 from ...fileio import atomic_save, load_checkpoint_file
-from ...data.prompt_templates import (Templates, fill_templates, get_templates,
-                                      templates_name)
 from .clip_text_encoder import CLIPTextEncoder, clip_identity
 
 FORMAT = 'mmregion.vocabulary.v1'

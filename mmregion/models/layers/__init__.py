@@ -1,5 +1,4 @@
-from .fast_nms import (BatchedDetections, batched_fast_nms,
-                       batched_standard_nms)
+from .fast_nms import BatchedDetections, batched_fast_nms, batched_standard_nms
 from .mask_upsample import upsample_cropped_masks
 from .open_vocabulary import OpenVocabularyMixin, load_embeddings
 from .se_plugin import SEPlugin

@@ -5,12 +5,16 @@ import open_clip.pretrained as ocp
 import pytest
 import torch
 
-from mmregion.models.backbones import CLIPResNet
+from mmregion.models.backbones import CLIPResNet, clip_checkpoints
 from mmregion.models.backbones.clip_checkpoints import (
-    CLIPWeightsNotFoundError, cached_file, resolve_clip_checkpoint)
-from mmregion.models.backbones import clip_checkpoints
-from mmregion.models.language.clip_text_encoder import (CLIPTextEncoder,
-                                                        clip_identity)
+    CLIPWeightsNotFoundError,
+    cached_file,
+    resolve_clip_checkpoint,
+)
+from mmregion.models.language.clip_text_encoder import (
+    CLIPTextEncoder,
+    clip_identity,
+)
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch.nn import BatchNorm2d
 from torchvision.ops.misc import FrozenBatchNorm2d
 
-from mmregion.models.backbones.clip_resnet import (CLIP_RESNET_VARIANTS,
-                                                   CLIPResNet,
-                                                   load_clip_visual_state_dict)
+from mmregion.models.backbones.clip_resnet import (
+    CLIP_RESNET_VARIANTS,
+    CLIPResNet,
+    load_clip_visual_state_dict,
+)
 
 TINY_TEXT = dict(context_length=8, vocab_size=32, width=16, heads=2, layers=1)
 

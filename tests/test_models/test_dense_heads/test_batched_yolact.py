@@ -6,9 +6,13 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
-
-from tiny_yolact import (SHAPES, as_mmdet, calibrate_bn, samples,
-                         tiny_yolact_cfg)
+from tiny_yolact import (
+    SHAPES,
+    as_mmdet,
+    calibrate_bn,
+    samples,
+    tiny_yolact_cfg,
+)
 
 
 def build_pair(seed=0):

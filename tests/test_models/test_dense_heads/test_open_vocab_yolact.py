@@ -4,10 +4,9 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmengine.config import Config
-
-from conftest import REPO
 from tiny_yolact import SHAPES, samples, tiny_yolact_cfg
 
 OVD_CONFIG = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes-ovd.py')

@@ -7,12 +7,13 @@ import math
 
 import pytest
 import torch
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmengine.config import Config
 
-from conftest import REPO
-from mmregion.models.dense_heads.batched_yolact_protonet import \
-    official_box_clip
+from mmregion.models.dense_heads.batched_yolact_protonet import (
+    official_box_clip,
+)
 from mmregion.models.layers import batched_fast_nms
 
 OFFICIAL = f'{REPO}/configs/yolact/official/yolact_resnet50.py'

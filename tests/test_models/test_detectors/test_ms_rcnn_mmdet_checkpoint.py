@@ -5,14 +5,13 @@ import os.path as osp
 import mmdet
 import numpy as np
 import torch
+from conftest import REPO
 from mmdet.apis import init_detector
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
-
-from conftest import REPO
 
 OURS = osp.join(REPO, 'configs', 'ms_rcnn', 'ms-rcnn_r50_fpn_1x_coco.py')
 MMDET = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'ms_rcnn',

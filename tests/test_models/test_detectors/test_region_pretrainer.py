@@ -5,19 +5,21 @@ import os.path as osp
 import open_clip
 import pytest
 import torch
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 
-from conftest import REPO
 from mmregion.apis import export_student, train
 from mmregion.models.language import Vocabulary
 from mmregion.synthetic import SHAPE_CLASSES
 
-PRETRAIN = osp.join(REPO, 'configs/synthetic/region-pretrain_rn-tiny_shapes.py')
-FINETUNE = osp.join(REPO, 'configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py')
+PRETRAIN = osp.join(REPO,
+                    'configs/synthetic/region-pretrain_rn-tiny_shapes.py')
+FINETUNE = osp.join(REPO,
+                    'configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py')
 CONCEPTS = list(SHAPE_CLASSES) + ['picture', 'background']
 
 
@@ -81,7 +83,8 @@ def test_student_starts_as_the_frozen_teacher(shapes_root, clip_checkpoint,
     teacher = model.teacher_backbone.state_dict()
     for key, value in model.backbone.state_dict().items():
         assert torch.equal(value, teacher[key]), key
-    assert not any(p.requires_grad for p in model.teacher_backbone.parameters())
+    assert not any(
+        p.requires_grad for p in model.teacher_backbone.parameters())
     assert not any(p.requires_grad for p in model.text_encoder.parameters())
     assert all(p.requires_grad for p in model.backbone.parameters())
     model.train()
@@ -136,7 +139,8 @@ def test_grid_boxes_inside_images(shapes_root, clip_checkpoint, tmp_path):
 
 def test_offline_rpn_regions(shapes_root, clip_checkpoint, tmp_path):
     base = Config.fromfile(
-        osp.join(REPO, 'configs/pretrain/_base_/regionclip-pretrain_rn50_c4.py'))
+        osp.join(REPO,
+                 'configs/pretrain/_base_/regionclip-pretrain_rn50_c4.py'))
     rpn = copy.deepcopy(base.model.offline_rpn)
     rpn.backbone.update(depth=18, base_channels=8, out_indices=(0, 1, 2, 3))
     rpn.neck.update(in_channels=[8, 16, 32, 64], out_channels=16)

@@ -6,18 +6,19 @@ import open_clip
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
 
-from conftest import REPO
-from mmregion.apis import train
 from mmregion.apis import test as run_test
+from mmregion.apis import train
 from mmregion.synthetic import BASE_CLASSES, SHAPE_CLASSES
 
-CONFIG = osp.join(REPO, 'configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py')
+CONFIG = osp.join(REPO,
+                  'configs/synthetic/regionclip_rn-tiny_c4_shapes-ovd.py')
 
 
 @pytest.fixture(scope='module')

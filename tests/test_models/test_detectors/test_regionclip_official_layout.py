@@ -7,14 +7,16 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from mmdet.registry import MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config, ConfigDict
 from PIL import Image
 
-from conftest import REPO
-from mmregion.models.detectors.regionclip import (offline_rpn_proposals,
-                                                  rpn_input_layout)
+from mmregion.models.detectors.regionclip import (
+    offline_rpn_proposals,
+    rpn_input_layout,
+)
 
 CONFIGS = osp.join(REPO, 'configs', 'regionclip')
 OFFICIAL = [

@@ -4,13 +4,13 @@ import os.path as osp
 
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
-
 from conftest import REPO, reset_mm_singletons
+from mmengine.config import Config
+from tiny_yolact import tiny_yolact_cfg
+
 from mmregion.apis import test as run_test
 from mmregion.apis import train
 from mmregion.synthetic import BASE_CLASSES, SHAPE_CLASSES
-from tiny_yolact import tiny_yolact_cfg
 
 CONFIG = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes.py')
 OVD_CONFIG = osp.join(REPO, 'configs/synthetic/yolact_r50-tiny_shapes-ovd.py')

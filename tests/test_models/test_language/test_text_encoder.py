@@ -8,10 +8,12 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import nn
 
-from mmregion.models.language.clip_text_encoder import (CLIPTextEncoder,
-                                                        checkpoint_fingerprint,
-                                                        clip_identity,
-                                                        is_torchscript_archive)
+from mmregion.models.language.clip_text_encoder import (
+    CLIPTextEncoder,
+    checkpoint_fingerprint,
+    clip_identity,
+    is_torchscript_archive,
+)
 
 TEXTS = ['a photo of a cat.', 'dog', 'a tv', 'television set', 'x', '{}.']
 

@@ -6,17 +6,22 @@ import open_clip
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import PYTHON, REPO
 from mmdet.datasets import CocoDataset
 from mmengine.config import Config
 
-from conftest import PYTHON, REPO
+from mmregion.apis.class_names import (
+    dataset_class_names,
+    extract_text_embeddings,
+    resolve_names,
+)
 from mmregion.models.language import vocabulary
 from mmregion.models.language.clip_text_encoder import CLIPTextEncoder
-from mmregion.apis.class_names import (dataset_class_names,
-                                       extract_text_embeddings, resolve_names)
-from mmregion.models.language.vocabulary import (Vocabulary,
-                                                 parse_class_names,
-                                                 prompt_name)
+from mmregion.models.language.vocabulary import (
+    Vocabulary,
+    parse_class_names,
+    prompt_name,
+)
 
 TEMPLATES = ['a photo of a {}.', 'a {} in the scene.']
 
@@ -74,8 +79,9 @@ def test_large_vocabularies_are_encoded_in_groups(encoder, monkeypatch):
     whole = Vocabulary.build(names, encoder, TEMPLATES)
     calls = []
     encode = encoder.encode
-    monkeypatch.setattr(encoder, 'encode',
-                        lambda texts: calls.append(len(texts)) or encode(texts))
+    monkeypatch.setattr(
+        encoder, 'encode',
+        lambda texts: calls.append(len(texts)) or encode(texts))
     monkeypatch.setattr(vocabulary, '_PROMPTS_PER_CALL', 6)
     grouped = Vocabulary.build(names, encoder, TEMPLATES)
     assert calls == [6, 6, 2]

@@ -2,8 +2,10 @@
 import torch
 
 from mmregion.models.backbones import CLIPResNet
-from mmregion.models.layers.frozen_bn_folding import (FoldedFrozenBatchNorm2d,
-                                                      FoldingConv2d)
+from mmregion.models.layers.frozen_bn_folding import (
+    FoldedFrozenBatchNorm2d,
+    FoldingConv2d,
+)
 
 
 def _pair(seed: int = 0):

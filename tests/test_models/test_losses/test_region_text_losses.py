@@ -9,10 +9,13 @@ import torch.distributed as torch_dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
-from mmregion.models.losses import (concept_pseudo_labels, gather_with_grad,
-                                    image_text_contrastive_loss,
-                                    region_distillation_loss,
-                                    region_text_contrastive_loss)
+from mmregion.models.losses import (
+    concept_pseudo_labels,
+    gather_with_grad,
+    image_text_contrastive_loss,
+    region_distillation_loss,
+    region_text_contrastive_loss,
+)
 
 T = 0.01
 
@@ -60,10 +63,10 @@ def test_pseudo_labels_argmax_and_threshold(concepts):
 def _direct_contrastive(features, concepts, labels, temperature):
     """-1/N sum_i log(sum_{j: y_j = y_i} e^{s_ij} / sum_j e^{s_ij})."""
     f = F.normalize(features, dim=-1)
-    l = F.normalize(concepts, dim=-1)
+    c = F.normalize(concepts, dim=-1)
     total = 0.0
     for i in range(len(labels)):
-        s = [float(f[i] @ l[labels[j]]) / temperature
+        s = [float(f[i] @ c[labels[j]]) / temperature
              for j in range(len(labels))]
         num = sum(math.exp(s[j]) for j in range(len(labels))
                   if labels[j] == labels[i])
@@ -129,8 +132,8 @@ def test_image_text_contrastive_matches_formula():
 
 def test_no_region_above_threshold_is_a_zero_in_the_graph(concepts):
     student = torch.randn(0, 4, requires_grad=True)
-    for loss in (region_text_contrastive_loss(student, concepts,
-                                              torch.zeros(0, dtype=torch.long)),
+    no_labels = torch.zeros(0, dtype=torch.long)
+    for loss in (region_text_contrastive_loss(student, concepts, no_labels),
                  region_distillation_loss(student, concepts,
                                           torch.zeros(0, 3))):
         assert loss.item() == 0.0 and torch.isfinite(loss)

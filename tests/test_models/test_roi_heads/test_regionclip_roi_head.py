@@ -4,13 +4,12 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.config import Config
 from mmengine.structures import InstanceData
-
-from conftest import REPO
 
 CONFIGS = osp.join(REPO, 'configs', 'synthetic')
 MASK_CONFIG = osp.join(CONFIGS, 'regionclip_rn-tiny_c4-mask_shapes-ovd.py')
