@@ -165,7 +165,18 @@ def _train_on_regions(model, pipeline, train, steps=150):
     return loss.item()
 
 
-def test_image_prompts_recognise_regions(tmp_path, clip_file, capsys):
+@pytest.fixture
+def one_thread():
+    """Train on one thread: parallel float reductions make the tiny
+    training (and so the accuracy) differ from run to run otherwise."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_image_prompts_recognise_regions(tmp_path, clip_file, capsys,
+                                         one_thread):
     """A tiny RegionCLIP whose CLIP is trained here on the train split's
     regions of the shapes; 5 exemplar boxes per class (train split) as the
     vocabulary; top-1 accuracy on the val split's ground-truth boxes beside
