@@ -175,11 +175,14 @@ def prepare_for_export(model: nn.Module, opset: int) -> nn.Module:
             f'got --opset {opset}')
     _replace(model, ModulatedDeformConv2dPack, ONNXModulatedDeformConv)
     _replace(model, RoIAlign, TorchvisionRoIAlign)
+    heads = [m for m in model.modules() if isinstance(m, OpenVocabularyMixin)]
+    for head in heads:  # read a vocabulary still pending (a file) now
+        head._activate(resolve=True)
     if _replace(model, TextClassifier, FoldedTextClassifier):
-        for module in model.modules():
-            if isinstance(module, OpenVocabularyMixin):
-                # the folded classifier holds the vocabulary now; empty
-                # vocabularies make ``train()``/``eval()`` leave it alone
-                module.train_embeddings = module.train_embeddings[:0]
-                module.test_embeddings = module.test_embeddings[:0]
+        for head in heads:
+            # the folded classifier holds the vocabulary now; empty
+            # vocabularies make ``train()``/``eval()`` leave it alone
+            head.train_embeddings = head.train_embeddings[:0]
+            head.test_embeddings = head.test_embeddings[:0]
+            head._vocab_sources.clear()
     return model

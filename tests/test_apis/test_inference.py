@@ -157,7 +157,7 @@ def test_coco_results_file_loads_in_pycocotools(inferencer, shapes_root,
 def test_missing_offline_rpn_names_the_official_file():
     with pytest.raises(FileNotFoundError,
                        match=r'offline RPN weights checkpoints/regionclip/'
-                       r'rpn_coco_48_mmregion.pth do not exist; download '
-                       r'rpn_coco_48.pth from the RegionCLIP model zoo .*'
-                       r'regionclip_to_mmregion.py rpn_coco_48.pth'):
+                       r'rpn_lvis_866_mmregion.pth do not exist; download '
+                       r'rpn_lvis_866.pth from the RegionCLIP model zoo .*'
+                       r'regionclip_to_mmregion.py rpn_lvis_866.pth'):
         init_open_vocab_inferencer(COCO_ZS, texts='cat')

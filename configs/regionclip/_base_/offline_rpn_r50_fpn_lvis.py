@@ -46,6 +46,13 @@ offline_rpn_r50_fpn_lvis = dict(
             target_means=[0.0, 0.0, 0.0, 0.0],
             target_stds=[1.0, 1.0, 1.0, 1.0])),
     train_cfg=None,
+    # converted from rpn_lvis_866.pth (tools/model_converters/
+    # regionclip_to_mmregion.py); a converted pretrained or fine-tuned
+    # RegionCLIP checkpoint given as the detector's weights holds it too
+    init_cfg=dict(
+        type='Pretrained',
+        prefix='offline_rpn.',
+        checkpoint='checkpoints/regionclip/rpn_lvis_866_mmregion.pth'),
     # RegionCLIP's zero-shot setting: OFFLINE_RPN_NMS_THRESH 0.9
     test_cfg=dict(
         rpn=dict(
