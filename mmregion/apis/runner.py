@@ -206,7 +206,8 @@ def check_vocabulary_fits(model, dataset, mode: str, cfg: Config) -> None:
         head = vocabulary_head(getattr(model, 'module', model))
     except ValueError:
         return  # not an open-vocabulary model
-    rows = len(getattr(head, f'{mode}_embeddings', ()))
+    emb = head.resolve_vocabulary(mode)  # vocabulary files are lazy
+    rows = 0 if emb is None else len(emb)
     classes = tuple(dataset.metainfo.get('classes') or ())
     if not rows or not classes or rows == len(classes):
         return

@@ -195,8 +195,10 @@ def _forget_runs() -> None:
     loggers), as a new process starts without it."""
     from mmdet.visualization import DetLocalVisualizer
     from mmengine.logging import MessageHub, MMLogger
+    from mmengine.registry import DefaultScope
     from mmengine.visualization import Visualizer
-    for cls in (MessageHub, Visualizer, DetLocalVisualizer, MMLogger):
+    for cls in (MessageHub, Visualizer, DetLocalVisualizer, MMLogger,
+                DefaultScope):
         cls._instance_dict.clear()
 
 
