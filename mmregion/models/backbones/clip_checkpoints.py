@@ -2,12 +2,16 @@
 import os
 import os.path as osp
 import socket
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 from urllib.parse import urlparse
 
 import open_clip
 import open_clip.pretrained as open_clip_pretrained
+import torch
 from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+from torch import Tensor
+
+from ...fileio import load_checkpoint_file
 
 WEIGHT_SUFFIXES = ('.pt', '.pth', '.bin', '.safetensors', '.ckpt')
 
@@ -201,3 +205,44 @@ def missing_file_message(where: str, model_name: str, path: str) -> str:
     return (f'{where}: CLIP weight file {path} does not exist; download '
             f'{download_hint(model_name, tag)} to {path}, or set '
             f'checkpoint={tag!r} to let open_clip fetch and cache it')
+
+
+def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
+    """Read a whole CLIP's state dict from a local file, safely.
+
+    What ``open_clip.factory.load_state_dict`` accepts, read through
+    :func:`mmregion.fileio.load_checkpoint_file`: a TorchScript archive
+    (OpenAI's ``RN50.pt``, opened with ``torch.jit.load``; its
+    ``input_resolution``, ``context_length`` and ``vocab_size`` entries are
+    dropped as open_clip does, and so are the ``attn_mask`` buffers of a
+    scripted open_clip model), a state dict, a training checkpoint with a
+    ``state_dict`` entry (``module.`` prefixes stripped), or a
+    ``.safetensors`` file (what open_clip's hub downloads).
+
+    Args:
+        path (str): The local file.
+
+    Returns:
+        dict[str, Tensor]: The tensors by name.
+    """
+    if path.endswith('.safetensors'):  # open_clip's hub files
+        from safetensors.torch import load_file
+        return load_file(path)
+    obj = load_checkpoint_file(path, map_location='cpu')
+    if isinstance(obj, torch.jit.ScriptModule):
+        state = dict(obj.state_dict())
+        for key in ('input_resolution', 'context_length', 'vocab_size'):
+            state.pop(key, None)
+        # A scripted open_clip model keeps its non-persistent causal mask
+        # buffer(s) in the state dict (TorchScript has no persistence flag);
+        # the mask is rebuilt by the model, not a weight.
+        for key in [k for k in state if k.split('.')[-1] == 'attn_mask']:
+            del state[key]
+        return state
+    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
+        obj = obj['state_dict']
+    if not isinstance(obj, dict):
+        raise TypeError(f'{path} holds a {type(obj).__name__}')
+    if next(iter(obj), '').startswith('module.'):
+        obj = {k[len('module.'):]: v for k, v in obj.items()}
+    return obj

@@ -15,12 +15,15 @@ from open_clip.utils import freeze_batch_norm_2d
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ...fileio import load_checkpoint_file
 from ..layers.attention_pool import attention_pool_first_token
 from ..layers.frozen_bn_folding import (
     fold_frozen_bn as fold_frozen_bn_into_convs,
 )
-from .clip_checkpoints import missing_file_message, resolve_clip_checkpoint
+from .clip_checkpoints import (
+    load_clip_state_dict,
+    missing_file_message,
+    resolve_clip_checkpoint,
+)
 
 RES_LAYERS = ('layer1', 'layer2', 'layer3', 'layer4')
 
@@ -354,47 +357,6 @@ def load_clip_visual_state_dict(path: str) -> Dict[str, Tensor]:
             f"of a whole CLIP or a visual tower's 'conv1.weight', "
             f"'layer1.*', 'attnpool.*'); its first keys: {list(state)[:5]}")
     return visual
-
-
-def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
-    """Read a whole CLIP's state dict from a local file, safely.
-
-    What ``open_clip.factory.load_state_dict`` accepts, read through
-    :func:`mmregion.fileio.load_checkpoint_file`: a TorchScript archive
-    (OpenAI's ``RN50.pt``, opened with ``torch.jit.load``; its
-    ``input_resolution``, ``context_length`` and ``vocab_size`` entries are
-    dropped as open_clip does, and so are the ``attn_mask`` buffers of a
-    scripted open_clip model), a state dict, a training checkpoint with a
-    ``state_dict`` entry (``module.`` prefixes stripped), or a
-    ``.safetensors`` file (what open_clip's hub downloads).
-
-    Args:
-        path (str): The local file.
-
-    Returns:
-        dict[str, Tensor]: The tensors by name.
-    """
-    if path.endswith('.safetensors'):  # open_clip's hub files
-        from safetensors.torch import load_file
-        return load_file(path)
-    obj = load_checkpoint_file(path, map_location='cpu')
-    if isinstance(obj, torch.jit.ScriptModule):
-        state = dict(obj.state_dict())
-        for key in ('input_resolution', 'context_length', 'vocab_size'):
-            state.pop(key, None)
-        # A scripted open_clip model keeps its non-persistent causal mask
-        # buffer(s) in the state dict (TorchScript has no persistence flag);
-        # the mask is rebuilt by the model, not a weight.
-        for key in [k for k in state if k.split('.')[-1] == 'attn_mask']:
-            del state[key]
-        return state
-    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
-        obj = obj['state_dict']
-    if not isinstance(obj, dict):
-        raise TypeError(f'{path} holds a {type(obj).__name__}')
-    if next(iter(obj), '').startswith('module.'):
-        obj = {k[len('module.'):]: v for k, v in obj.items()}
-    return obj
 
 
 def _without_bn_counters(keys: Iterable[str]) -> List[str]:
