@@ -1,39 +1,13 @@
 """``demo/image_demo.py --backend onnxruntime``: an exported model on images,
 with the outputs of mmdet's ``DetInferencer`` (``vis/``, ``preds/``)."""
-import os
 import os.path as osp
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import mmcv
 
+from ..apis.region_features import list_images
 from ..fileio import dump_json_atomic
 from .runner import ONNXDetector
-
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-
-
-def list_images(inputs: str) -> List[str]:
-    """An image file, or the images of a folder (sorted).
-
-    Args:
-        inputs (str): A file or a folder.
-
-    Returns:
-        list[str]: Image paths.
-
-    Raises:
-        FileNotFoundError: If there is no such file or no image inside.
-    """
-    if osp.isfile(inputs):
-        return [inputs]
-    if not osp.isdir(inputs):
-        raise FileNotFoundError(f'{inputs} is neither an image nor a folder')
-    images = sorted(
-        osp.join(inputs, f) for f in os.listdir(inputs)
-        if f.lower().endswith(IMAGE_EXTS))
-    if not images:
-        raise FileNotFoundError(f'{inputs} holds no image ({IMAGE_EXTS})')
-    return images
 
 
 def _prediction_dict(instances) -> dict:
