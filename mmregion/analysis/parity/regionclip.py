@@ -24,7 +24,7 @@ from .registry import ParityOptions, register
 from .report import ParityReport, load_documented_differences
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+    osp.realpath(__file__)))))
 COCO = 'configs/COCO-InstanceSegmentation/'
 LVIS = 'configs/LVISv1-InstanceSegmentation/'
 #: Proposals kept by the offline RPN on both sides (the official 1000 make

@@ -30,7 +30,7 @@ from .report import (
 from .yolact_official import MARKERS, OfficialYolact, randomize
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+    osp.realpath(__file__)))))
 CONVERTER = osp.join(REPO, 'tools', 'model_converters',
                      'yolact_to_mmregion.py')
 #: our model name -> official config name
