@@ -197,17 +197,15 @@ def run_ours(model,
 
 
 def _rpn_rows(report, prefix, official, ours, num_sizes):
-    from ...converters.regionclip import (
-        _to_mmdet_anchor_order,
-        anchor_permutation,
-    )
+    from ...converters.common import to_mmdet_anchor_order
+    from ...converters.regionclip import anchor_permutation
     if 'rpn_head' not in official or 'rpn_head' not in ours:
         return
     perm = anchor_permutation(num_sizes, 3)
     (o_obj, o_del), (u_obj, u_del) = official['rpn_head'], ours['rpn_head']
     for level, (oo, od, uo, ud) in enumerate(zip(o_obj, o_del, u_obj, u_del)):
-        oo = _to_mmdet_anchor_order(oo.transpose(0, 1), perm, 1)
-        od = _to_mmdet_anchor_order(od.transpose(0, 1), perm, 4)
+        oo = to_mmdet_anchor_order(oo.transpose(0, 1), perm)
+        od = to_mmdet_anchor_order(od.transpose(0, 1), perm)
         report.add_tensor(f'{prefix}/rpn.objectness.l{level}', uo,
                           oo.transpose(0, 1))
         report.add_tensor(f'{prefix}/rpn.deltas.l{level}', ud,
