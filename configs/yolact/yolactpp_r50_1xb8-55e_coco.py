@@ -1,6 +1,7 @@
 # YOLACT++ (TPAMI): YOLACT plus
 #   * modulated deformable convs (DCNv2) in every third bottleneck of
-#     res3-res5 (blocks 0, 3, ... of each stage, as ResNet*_DCN_Interval3),
+#     res3-res5 (blocks 0, 3, ... of each stage, as ResNet*_DCN_Interval3;
+#     ContiguousDCNv2: mmcv's DCNv2, safe with channels-last inputs),
 #   * three anchor scales per level: 24 * 2^(j/3), j = 0, 1, 2 (doubling per
 #     level up to 384), ratios 1, 1/2, 2,
 #   * fast mask re-scoring: a small conv net on each full assembled mask
@@ -14,7 +15,7 @@ num_classes = 80
 model = dict(
     backbone=dict(
         type='IntervalDCNResNet',
-        dcn=dict(type='DCNv2', deform_groups=1, fallback_on_stride=False),
+        dcn=dict(type='ContiguousDCNv2', deform_groups=1, fallback_on_stride=False),
         stage_with_dcn=(False, True, True, True),
         dcn_interval=3),
     bbox_head=dict(anchor_generator=dict(scales_per_octave=3)),

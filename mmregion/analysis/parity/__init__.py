@@ -11,6 +11,7 @@
 
 Tooling only: the core never imports this package.
 """
+from .detections import add_detection_rows, match_detections, pair_ranked
 from .official import OfficialCodeError, official_code
 from .registry import (
                        CLONES,
@@ -26,7 +27,6 @@ from .report import (
                        Documented,
                        ParityReport,
                        Row,
-                       add_detection_rows,
                        load_documented_differences,
                        relative_error,
 )
@@ -36,5 +36,6 @@ __all__ = [
     'ParityOptions', 'ParityUserError', 'load_runners', 'register',
     'run_parity',
     'TOLERANCE', 'Documented', 'ParityReport', 'Row', 'add_detection_rows',
-    'load_documented_differences', 'relative_error'
+    'load_documented_differences', 'relative_error', 'match_detections',
+    'pair_ranked'
 ]

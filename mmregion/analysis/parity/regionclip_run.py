@@ -16,7 +16,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .report import ParityReport, add_detection_rows, match_detections
+from .detections import (
+    add_detection_rows,
+    cut_flips,
+    match_detections,
+    pair_ranked,
+)
+from .report import TOLERANCE, ParityReport
 
 SHARED_SIZE = (480, 643)
 RAW_SIZES = ((550, 550), (800, 1333), (480, 643))
@@ -197,10 +203,12 @@ def run_ours(model,
 
 
 def _rpn_rows(report, prefix, official, ours, num_sizes):
+    """RPN rows; returns the proposals' (official, our) pairing, or None
+    without an RPN (ground-truth boxes: the same order on both sides)."""
     from ...converters.common import to_mmdet_anchor_order
     from ...converters.regionclip import anchor_permutation
     if 'rpn_head' not in official or 'rpn_head' not in ours:
-        return
+        return None
     perm = anchor_permutation(num_sizes, 3)
     (o_obj, o_del), (u_obj, u_del) = official['rpn_head'], ours['rpn_head']
     for level, (oo, od, uo, ud) in enumerate(zip(o_obj, o_del, u_obj, u_del)):
@@ -212,26 +220,43 @@ def _rpn_rows(report, prefix, official, ours, num_sizes):
                           od.transpose(0, 1))
     o_prop = official['proposals'][0][0]
     u_prop = ours['proposals'][0]
-    report.add_tensor(f'{prefix}/rpn.proposal_boxes', u_prop.bboxes,
-                      o_prop.proposal_boxes.tensor)
-    report.add_tensor(f'{prefix}/rpn.proposal_scores', u_prop.scores,
-                      o_prop.objectness_logits.sigmoid())
+    o_scores = o_prop.objectness_logits.sigmoid()
+    oi, ui, note = pair_ranked(u_prop.scores, u_prop.bboxes, o_scores,
+                               o_prop.proposal_boxes.tensor)
+    pairs = list(zip(oi.tolist(), ui.tolist()))
+    n, m = len(u_prop), len(o_scores)
+    ok = len(pairs) == n == m or cut_flips(u_prop.scores, o_scores, pairs,
+                                            TOLERANCE)
+    report.add_check(f'{prefix}/rpn.proposal_count', 0. if ok else 1., ok,
+                     f'ours {n} official {m} paired {len(pairs)}' +
+                     (f'; {note}' if note else ''))
+    report.add_tensor(f'{prefix}/rpn.proposal_boxes', u_prop.bboxes[ui],
+                      o_prop.proposal_boxes.tensor[oi])
+    report.add_tensor(f'{prefix}/rpn.proposal_scores', u_prop.scores[ui],
+                      o_scores[oi])
+    return oi, ui
 
 
 def add_rows(report: ParityReport, prefix: str, official: Dict, ours: Dict,
              num_sizes: int) -> None:
-    """Tensor rows of one input (see the module docstring)."""
+    """Tensor rows of one input (see the module docstring).
+
+    Per-region rows follow the proposals' pairing (:func:`pair_ranked`):
+    proposals whose tied scores float rounding ordered differently are
+    compared with their counterparts, not by position.
+    """
     report.add_tensor(f'{prefix}/res4', ours['backbone'][0],
                       official['backbone']['res4'])
-    _rpn_rows(report, prefix, official, ours, num_sizes)
+    paired = _rpn_rows(report, prefix, official, ours, num_sizes)
+    oi, ui = paired if paired is not None else (slice(None), slice(None))
     # ours pools in embed_res5 (not the attnpool module): the box head's
     # input is the region embeddings
-    report.add_tensor(f'{prefix}/region_embeddings', ours['predictor:in'],
-                      official['attnpool'])
-    report.add_tensor(f'{prefix}/class_logits', ours['predictor'][0],
-                      official['predictor'][0])
-    report.add_tensor(f'{prefix}/box_deltas', ours['predictor'][1],
-                      official['predictor'][1])
+    report.add_tensor(f'{prefix}/region_embeddings',
+                      ours['predictor:in'][ui], official['attnpool'][oi])
+    report.add_tensor(f'{prefix}/class_logits', ours['predictor'][0][ui],
+                      official['predictor'][0][oi])
+    report.add_tensor(f'{prefix}/box_deltas', ours['predictor'][1][ui],
+                      official['predictor'][1][oi])
 
 
 def _mask_rows(report: ParityReport, prefix: str, official: Dict,

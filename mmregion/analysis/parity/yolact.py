@@ -20,13 +20,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .detections import add_detection_rows
 from .official import modulated_deform_conv_module, official_code
 from .registry import ParityOptions, register
-from .report import (
-    ParityReport,
-    add_detection_rows,
-    load_documented_differences,
-)
+from .report import ParityReport, load_documented_differences
 from .yolact_official import MARKERS, OfficialYolact, randomize
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(

@@ -6,12 +6,13 @@ split into the network (backbone, FPN, prediction head, protonet; the
 official ``Detect`` bypassed) and the post-processing on those outputs
 (decoding, Fast NMS, mask assembly, crop, re-scoring, upsampling to
 550x550 and thresholding: ``Detect`` + ``postprocess`` per image against
-our heads' ``predict_by_feat`` / ``predict``). Ours runs as the config
-builds it and, as a third side, with mmcv's ``fuse_conv_bn`` (BatchNorm
-folded into the convolutions at inference). Medians over the turns and the
-ratios to the official time are printed.
+our heads' ``predict_by_feat`` / ``predict``). Ours runs as the official
+config builds it (``FoldedYOLACT``: BatchNorm folded into the
+convolutions, channels-last) and, as a third side, ``unfolded``: mmdet's
+``YOLACT`` with the same weights (BN and NCHW as in training), which shows
+what the folding buys. Medians over the turns and the ratios to the
+official time are printed.
 """
-import copy
 import statistics
 import time
 from typing import Dict, List, Sequence
@@ -64,6 +65,18 @@ def _ours_once(model, x: Tensor) -> tuple:
     return net, post
 
 
+def _unfolded(model):
+    """mmdet's ``YOLACT`` with the weights of ``model`` (a
+    ``FoldedYOLACT`` from ``init_detector``, which sets ``model.cfg``): BN
+    run as in training, NCHW."""
+    from mmdet.registry import MODELS
+    cfg = model.cfg.model.copy()
+    cfg.type = 'YOLACT'
+    plain = MODELS.build(cfg)
+    plain.load_state_dict(model.state_dict())
+    return plain.eval()
+
+
 @torch.no_grad()
 def time_pair(official: OfficialYolact, model, x: Tensor, iters: int = 5,
               warmup: int = 1) -> Dict[str, List[float]]:
@@ -79,13 +92,12 @@ def time_pair(official: OfficialYolact, model, x: Tensor, iters: int = 5,
     Returns:
         dict[str, list[float]]: Seconds per turn for ``{side}/network``,
         ``{side}/post`` and ``{side}/total``, side ``official``, ``ours``
-        and ``fused``.
+        and ``unfolded``.
     """
-    from mmcv.cnn import fuse_conv_bn
-    fused = fuse_conv_bn(copy.deepcopy(model))
+    unfolded = _unfolded(model)
     sides = dict(official=lambda: _official_once(official, x),
                  ours=lambda: _ours_once(model, x),
-                 fused=lambda: _ours_once(fused, x))
+                 unfolded=lambda: _ours_once(unfolded, x))
     times: Dict[str, List[float]] = {
         f'{side}/{stage}': []
         for side in sides for stage in ('network', 'post', 'total')
@@ -124,9 +136,9 @@ def time_yolact(official: OfficialYolact, model, images: Tensor,
         '  timing: ms per image, median of '
         f'{iters} interleaved turns (1 untimed first), 550x550 inputs; '
         '(x) = / official',
-        '  | threads | batch | official net | ours net | fused net | '
+        '  | threads | batch | official net | ours net | unfolded net | '
         'official post | ours post | official total | ours total | '
-        'fused total |',
+        'unfolded total |',
         '  | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     try:
@@ -138,9 +150,9 @@ def time_yolact(official: OfficialYolact, model, images: Tensor,
                      for k, v in time_pair(official, model, x,
                                            iters).items()}
                 cells = []
-                for stage, ours in (('network', ('ours', 'fused')),
+                for stage, ours in (('network', ('ours', 'unfolded')),
                                     ('post', ('ours', )),
-                                    ('total', ('ours', 'fused'))):
+                                    ('total', ('ours', 'unfolded'))):
                     ref = t[f'official/{stage}']
                     cells.append(f'{ref:.0f}')
                     cells += [

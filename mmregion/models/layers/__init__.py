@@ -1,3 +1,4 @@
+from .contiguous_dcn import ContiguousDCNv2
 from .fast_nms import BatchedDetections, batched_fast_nms, batched_standard_nms
 from .mask_upsample import upsample_cropped_masks
 from .open_vocabulary import OpenVocabularyMixin, load_embeddings
@@ -7,5 +8,5 @@ from .text_classifier import TextClassifier
 __all__ = [
     'SEPlugin', 'TextClassifier', 'BatchedDetections', 'batched_fast_nms',
     'batched_standard_nms', 'OpenVocabularyMixin', 'upsample_cropped_masks',
-    'load_embeddings'
+    'load_embeddings', 'ContiguousDCNv2'
 ]

@@ -1,17 +1,21 @@
-"""Fold frozen BatchNorm into the preceding convolution at inference.
+"""Fold frozen or eval-mode BatchNorm into the preceding convolution.
 
-A frozen BN is an affine map per channel, ``y = x * s + t`` with ``s =
-weight / sqrt(running_var + eps)`` and ``t = bias - running_mean * s``; after
-a convolution it equals one convolution with weight ``W * s`` and bias
-``t`` (+ ``b * s``). open_clip's ``FrozenBatchNorm2d`` runs it as a separate
-multiply and add over the whole map, which costs about as much as a cheap
-convolution on a CPU.
+A frozen BN (or an ``nn.BatchNorm2d`` in eval mode, which normalises with
+its running statistics) is an affine map per channel, ``y = x * s + t``
+with ``s = weight / sqrt(running_var + eps)`` and ``t = bias -
+running_mean * s``; after a convolution it equals one convolution with
+weight ``W * s`` and bias ``t`` (+ ``b * s``). open_clip's
+``FrozenBatchNorm2d`` runs it as a separate multiply and add over the
+whole map, which costs about as much as a cheap convolution on a CPU;
+``nn.BatchNorm2d`` (mmdet's ResNet) is cheaper, but still a pass over
+every feature map.
 
 :func:`fold_frozen_bn` pairs each ``Conv2d`` with the frozen BN that follows
 it (``convK``/``bnK`` siblings, or consecutive children of a
 ``Sequential``) and changes the two modules' classes, keeping their
 parameters, buffers and state-dict keys. Folding happens only in eval mode
-without autograd (``torch.no_grad`` / ``inference_mode``): then the
+(the BN's too) without autograd (``torch.no_grad`` / ``inference_mode``):
+then the
 convolution uses the folded weights (computed once and recomputed when a
 weight or statistic changes: load, ``.to()``; stored channels-last, the
 layout oneDNN's CPU convolutions are fastest with, so a channels-last input
@@ -26,8 +30,18 @@ from torch import Tensor, nn
 
 
 def folding_active(conv: nn.Conv2d) -> bool:
-    """Whether folded weights are used: eval mode without autograd."""
-    return not conv.training and not torch.is_grad_enabled()
+    """Whether folded weights are used: eval mode without autograd.
+
+    Args:
+        conv (nn.Conv2d): A convolution paired by :func:`fold_frozen_bn`.
+
+    Returns:
+        bool: True in eval mode (the convolution's and its BN's) with
+        gradients disabled.
+    """
+    bn = conv._fold_bn
+    return (not conv.training and not torch.is_grad_enabled()
+            and (bn is None or not bn.training))
 
 
 class FoldingConv2d(nn.Conv2d):
@@ -87,13 +101,49 @@ class FoldedFrozenBatchNorm2d(FrozenBatchNorm2d):
         return super().forward(x)
 
 
+class FoldedBatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d``; the identity when its convolution has folded it
+    in (eval mode, the BN's included, without autograd)."""
+
+    _fold_conv: Optional[FoldingConv2d] = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Batch norm, or ``x`` itself when folded.
+
+        Args:
+            x (Tensor): (B, C, H, W).
+
+        Returns:
+            Tensor: Same shape.
+        """
+        if self._fold_conv is not None and folding_active(self._fold_conv):
+            return x
+        return super().forward(x)
+
+
+#: BN classes that fold, and the class each becomes.
+_FOLDED = {
+    FrozenBatchNorm2d: FoldedFrozenBatchNorm2d,
+    nn.BatchNorm2d: FoldedBatchNorm2d,
+}
+
+
+def _foldable(bn: nn.Module) -> bool:
+    if type(bn) not in _FOLDED:
+        return False
+    if isinstance(bn, nn.BatchNorm2d):
+        # without running statistics eval mode normalises by the batch
+        return bn.affine and bn.track_running_stats
+    return True
+
+
 def _pair(conv: nn.Module, bn: nn.Module) -> bool:
-    if type(conv) is not nn.Conv2d or type(bn) is not FrozenBatchNorm2d:
+    if type(conv) is not nn.Conv2d or not _foldable(bn):
         return False
     if conv.out_channels != bn.num_features:
         return False
     conv.__class__ = FoldingConv2d
-    bn.__class__ = FoldedFrozenBatchNorm2d
+    bn.__class__ = _FOLDED[type(bn)]
     # plain attributes, not submodules: the state dict stays as it is
     object.__setattr__(conv, '_fold_bn', bn)
     object.__setattr__(bn, '_fold_conv', conv)
@@ -103,14 +153,17 @@ def _pair(conv: nn.Module, bn: nn.Module) -> bool:
 def fold_frozen_bn(module: nn.Module) -> int:
     """Pair every convolution with the frozen BN right after it.
 
-    Pairs are ``convK`` / ``bnK`` children of one module (open_clip's stem
-    and ``Bottleneck``) and consecutive children of an ``nn.Sequential``
-    (its ``downsample``); the forward order must be conv then BN, as in
-    open_clip's ``ModifiedResNet``.
+    Pairs are ``convK`` / ``bnK`` children of one module (open_clip's and
+    mmdet's stem and ``Bottleneck``) and consecutive children of an
+    ``nn.Sequential`` (their ``downsample``); the forward order must be conv
+    then BN, as in open_clip's ``ModifiedResNet`` and mmdet's ``ResNet``
+    (not ``ResNetV1d``'s average-pool shortcut, which has no such pair).
+    The BN is open_clip's ``FrozenBatchNorm2d`` or an affine
+    ``nn.BatchNorm2d`` with running statistics (folded only while it is in
+    eval mode).
 
     Args:
-        module (nn.Module): A network with open_clip ``FrozenBatchNorm2d``
-            layers (e.g. after ``freeze_batch_norm_2d``).
+        module (nn.Module): A network with such BN layers.
 
     Returns:
         int: The number of pairs.

@@ -1,4 +1,7 @@
-"""Frozen BN folded into convolutions at inference (CLIPResNet)."""
+"""Frozen and eval-mode BN folded into convolutions at inference
+(CLIPResNet, mmdet's ResNet)."""
+import copy
+
 import torch
 
 from mmregion.models.backbones import CLIPResNet
@@ -63,3 +66,40 @@ def test_folded_weights_follow_a_new_state_dict():
                                    other(x)[0],
                                    rtol=1e-5,
                                    atol=1e-5)
+
+
+def test_mmdet_resnet_batchnorm_folds_only_in_eval_mode():
+    from mmdet.models.backbones import ResNet
+
+    from mmregion.models.layers.frozen_bn_folding import (
+        FoldedBatchNorm2d,
+        fold_frozen_bn,
+    )
+    torch.manual_seed(0)
+    plain = ResNet(18, base_channels=8, out_indices=(3, ))
+    with torch.no_grad():
+        for m in plain.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.uniform_(0.5, 1.5)
+                m.running_mean.normal_(0, 0.2)
+    folded = copy.deepcopy(plain)
+    # stem + 8 blocks x 2 + 3 downsample shortcuts
+    assert fold_frozen_bn(folded) == 1 + 16 + 3
+    assert sum(isinstance(m, FoldedBatchNorm2d)
+               for m in folded.modules()) == 20
+    assert list(folded.state_dict()) == list(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        plain.eval(), folded.eval()  # (mmdet's ResNet.train returns None)
+        ref, out = plain(x)[0], folded(x)[0]
+        torch.testing.assert_close(out, ref, rtol=1e-5,
+                                   atol=1e-5 * float(ref.abs().max()))
+        assert not torch.equal(out, ref)  # the folded path ran
+        # a BN left in train mode normalises by the batch: nothing folds
+        for m in folded.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.train()
+        for m in plain.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.train()
+        assert torch.equal(folded(x)[0], plain(x)[0])
