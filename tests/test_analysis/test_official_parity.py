@@ -25,6 +25,7 @@ from mmregion.analysis.parity import (
     load_documented_differences,
     load_runners,
     official_code,
+    pair_ranked,
     relative_error,
     run_parity,
 )
@@ -110,6 +111,10 @@ def test_detection_rows():
     add_detection_rows(report, 'dets', wrong, official)
     assert report.first_failure().name == 'dets/count'
     assert 'matched 1' in report.rows[0].detail
+    # the unmatched detections are named, with the best same-label IoU
+    assert ('official: #0 score 0.9 label 1 box [0.0, 0.0, 4.0, 4.0] '
+            'best IoU 0.000') in report.rows[0].detail
+    assert 'ours: #0 score 0.9 label 3' in report.rows[0].detail
     flipped = masks.clone()
     flipped[0, 0, :2] = False  # two threshold flips: allowed
     report = ParityReport('m')
@@ -134,6 +139,27 @@ def test_rank_flip_at_the_count_cut_is_not_a_difference():
     report = ParityReport('m')
     add_detection_rows(report, 'dets', ours, official)
     assert report.first_failure().name == 'dets/count'
+
+
+def test_ranked_proposals_pair_within_ties_only():
+    boxes = torch.tensor([[0., 0, 4, 4], [1, 1, 5, 5], [2, 2, 6, 6],
+                          [3, 3, 7, 7]])
+    scores = torch.tensor([0.9, 0.5, 0.5 - 1e-6, 0.1])
+    # distinct scores: positional
+    oi, ui, note = pair_ranked(scores, boxes, scores, boxes)
+    assert oi.tolist() == ui.tolist() == [0, 1, 2, 3] and note == ''
+    # two tied proposals in swapped order pair with their own boxes
+    swap = torch.tensor([0, 2, 1, 3])
+    oi, ui, note = pair_ranked(scores[swap], boxes[swap], scores, boxes)
+    assert ui.tolist() == [0, 2, 1, 3]
+    assert note.startswith('2 of 4 pairs out of position')
+    assert torch.equal(boxes[swap][ui], boxes[oi])
+    # swapped boxes whose scores do not tie stay positional: the boxes
+    # row then shows the difference
+    far = torch.tensor([0.9, 0.5, 0.3, 0.1])
+    oi, ui, _ = pair_ranked(far, boxes[swap], far, boxes)
+    assert ui.tolist() == [0, 1, 2, 3]
+    assert not torch.equal(boxes[swap][ui], boxes[oi])
 
 
 def test_integer_boxes_may_flip_only_at_an_integer():
