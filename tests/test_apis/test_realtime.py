@@ -294,9 +294,10 @@ def test_batched_run_writes_the_frames_of_one_at_a_time(
     assert sum(one['instances']) > 0  # something is drawn
     for frame1, frame3 in zip(frames1, frames3):
         # the same drawing but for the FPS figure in the corner (jpg codes
-        # 16 x 16 blocks of identical pixels identically)
+        # 16 x 16 blocks of identical pixels identically; the figures may
+        # differ or not)
+        assert frame1[:2, :2].max() < 30 and frame3[:2, :2].max() < 30
         diff = np.abs(frame1.astype(int) - frame3.astype(int))
-        assert diff[:16, :64].max() > 0
         diff[:16, :64] = 0
         assert diff.max() <= 2 and diff.mean() < 0.01
 
