@@ -7,9 +7,10 @@ Examples::
     python demo/video_demo.py demo.mp4 \
         configs/synthetic/yolact_r50-tiny_shapes.py \
         --weights work_dirs/yolact_shapes/epoch_12.pth --out out.mp4 \
-        --max-frames 50
+        --max-frames 50 --batch-size 4
 
 Prints the FPS of every frame (inference + drawing) and the mean.
+``--batch-size N`` runs N frames per forward pass (docs/demos.md).
 """
 import argparse
 

@@ -13,6 +13,8 @@ Examples::
         --out-dir work_dirs/webcam_demo
 
 Prints the FPS of every frame (inference + drawing) and the mean.
+``--batch-size N`` runs N frames per forward pass; a camera's frames are
+then drawn N-1 frames late.
 """
 import argparse
 

@@ -1,23 +1,23 @@
 """Real-time instance segmentation of a video file, a webcam or a folder.
 
-The model is built once (mmdet's ``init_detector``); each frame goes
-through mmdet's ``inference_detector`` with the config's test pipeline
-(reading arrays instead of files, annotations dropped), is drawn with mmdet's
-``DetLocalVisualizer`` and gets a smoothed frames-per-second figure in its
-top-left corner. The figure counts the whole loop per frame: inference and
-drawing.
+The model is built once (mmdet's ``init_detector``); frames go through
+the config's test pipeline (reading arrays instead of files, annotations
+dropped) and the model, ``batch_size`` frames per forward pass
+(:mod:`mmregion.apis.realtime_batch`; 1 is mmdet's ``inference_detector``
+per frame), then each is drawn with mmdet's ``DetLocalVisualizer``, in
+order, and gets a smoothed frames-per-second figure in its top-left corner.
+The figure counts the whole loop per frame: its share of the batch's
+inference, and its drawing.
 """
 import argparse
-import contextlib
 import os
 import os.path as osp
 import time
+from itertools import islice
 from typing import (
     Any,
     Callable,
     Dict,
-    Iterator,
-    List,
     Optional,
     Sequence,
     Tuple,
@@ -27,94 +27,21 @@ from typing import (
 import cv2
 import numpy as np
 from mmcv.transforms import Compose
-from mmdet.apis import inference_detector, init_detector
+from mmdet.apis import init_detector
 from mmdet.registry import DATASETS, VISUALIZERS
 from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
 from torch import nn
 
 from .cli import add_cli_arguments
-from .inference import load_vocabulary, mixed_precision, vocabulary_head
+from .inference import load_vocabulary, vocabulary_head
+from .realtime_batch import check_batch_size, segment_frames
+from .realtime_sources import FrameSource
 
-IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
-DEFAULT_VIDEO_FPS = 25.0
-"""Frame rate of written videos when the source has none (cameras, folders)."""
-
-
-class FrameSource:
-    """Frames of a video file, a camera or a folder of images, in BGR.
-
-    Args:
-        source (str | int): A video file, a folder of images, or a camera
-            index (an int, or a string of digits).
-
-    Raises:
-        FileNotFoundError: When a video file or folder does not exist.
-        ValueError: When a folder has no images.
-        RuntimeError: When OpenCV cannot open the video or the camera.
-    """
-
-    def __init__(self, source: Union[str, int]) -> None:
-        self.capture = None
-        self.files: List[str] = []
-        if isinstance(source, int) or str(source).isdigit():
-            self.kind, self.name = 'camera', f'camera {int(source)}'
-            self.capture = cv2.VideoCapture(int(source))
-            if not self.capture.isOpened():
-                raise RuntimeError(
-                    f'cannot open camera {int(source)}: no such device, or '
-                    f'it is busy or not permitted (use --folder DIR or a '
-                    f'video file without a camera)')
-        elif osp.isdir(source):
-            self.kind, self.name = 'folder', source
-            self.files = sorted(
-                osp.join(source, f) for f in os.listdir(source)
-                if f.lower().endswith(IMAGE_EXTENSIONS))
-            if not self.files:
-                raise ValueError(f'no images ({", ".join(IMAGE_EXTENSIONS)})'
-                                 f' in the folder {source}')
-        elif not osp.isfile(source):
-            raise FileNotFoundError(
-                f'{source} does not exist (expected a video file, a folder '
-                f'of images or a camera index)')
-        else:
-            self.kind, self.name = 'video', source
-            self.capture = cv2.VideoCapture(source)
-            if not self.capture.isOpened():
-                raise RuntimeError(f'OpenCV cannot read {source} as a video')
-
-    @property
-    def fps(self) -> float:
-        """The source's frame rate (:data:`DEFAULT_VIDEO_FPS` if unknown)."""
-        if self.kind == 'video':
-            fps = self.capture.get(cv2.CAP_PROP_FPS)
-            if fps and fps > 0:
-                return float(fps)
-        return DEFAULT_VIDEO_FPS
-
-    def __iter__(self) -> Iterator[Tuple[str, np.ndarray]]:
-        """Yield (frame name, BGR uint8 image): ``000000.jpg``... for
-        videos and cameras, the file names for a folder."""
-        if self.kind == 'folder':
-            for path in self.files:
-                image = cv2.imread(path, cv2.IMREAD_COLOR)
-                if image is None:
-                    raise ValueError(f'OpenCV cannot read the image {path}')
-                yield osp.basename(path), image
-            return
-        index = 0
-        while True:
-            ok, frame = self.capture.read()
-            if not ok:
-                return
-            yield f'{index:06d}.jpg', frame
-            index += 1
-
-    def close(self) -> None:
-        """Release the video or camera."""
-        if self.capture is not None:
-            self.capture.release()
-
+__all__ = [
+    'FPSMeter', 'FrameSource', 'add_realtime_arguments', 'array_test_pipeline',
+    'draw_fps', 'init_realtime_model', 'run_realtime', 'run_realtime_cli'
+]
 
 class FPSMeter:
     """Frames per second, smoothed by an exponential moving average of the
@@ -235,6 +162,7 @@ def run_realtime(config: Union[str, Config],
                  max_frames: Optional[int] = None,
                  show: bool = False,
                  fp16: bool = False,
+                 batch_size: int = 1,
                  fps_momentum: float = 0.9,
                  log: Callable[[str], Any] = print) -> Dict[str, Any]:
     """Segment every frame of a source, draw it with an FPS figure, save it.
@@ -261,48 +189,44 @@ def run_realtime(config: Union[str, Config],
         fp16 (bool): Mixed precision (float16 autocast on CUDA, bfloat16
             on the CPU; :func:`~mmregion.apis.inference.mixed_precision`).
             Defaults to False.
+        batch_size (int): Frames per forward pass; each is still drawn,
+            written and shown in order, the last batch may be shorter. A
+            camera's frames are shown ``batch_size - 1`` frames late.
+            Defaults to 1.
         fps_momentum (float): Smoothing of the drawn FPS figure.
         log (Callable[[str], Any]): Receives one line per frame and the
             summary. Defaults to ``print``.
 
     Returns:
         dict: ``frames`` (count), ``fps`` (per-frame, unsmoothed),
-        ``mean_fps`` (frames / total time), ``instances`` (per frame, above
+        ``mean_fps`` (frames / total time; a batch's inference time is
+        shared by its frames), ``instances`` (per frame, above
         ``score_thr``), ``size`` ((H, W) of the first frame), ``out_video``,
         ``out_dir``.
 
     Raises:
         FileNotFoundError, ValueError, RuntimeError: When the source cannot
-            be opened (before the model is built), or a video cannot be
-            written.
+            be opened or ``batch_size`` is not an int >= 1 (before the
+            model is built), or a video cannot be written.
     """
+    check_batch_size(batch_size)
     frames = FrameSource(source)
     writer = None
     try:
         model = init_realtime_model(config, weights, device, texts,
                                     clip_checkpoint)
         pipeline = array_test_pipeline(model.cfg)
-        visualizer = VISUALIZERS.build(
-            dict(
-                model.cfg.get('visualizer', dict(type='DetLocalVisualizer')),
-                name=f'mmregion_realtime_{time.time_ns()}',
-                vis_backends=None,
-                save_dir=None))
-        visualizer.dataset_meta = model.dataset_meta
+        visualizer = _visualizer(model)
         if out_dir:
             os.makedirs(out_dir, exist_ok=True)
         meter = FPSMeter(fps_momentum)
         size = None
         stats: Dict[str, Any] = dict(fps=[], instances=[])
         total = 0.
-        for index, (name, frame) in enumerate(frames):
-            if max_frames is not None and index >= max_frames:
-                break
+        for index, (name, frame, result, seconds) in enumerate(
+                segment_frames(model, pipeline, islice(frames, max_frames),
+                               batch_size, fp16)):
             start = time.perf_counter()
-            with (mixed_precision(model, device) if fp16 else
-                  contextlib.nullcontext()):
-                result = inference_detector(
-                    model, frame, test_pipeline=pipeline)
             visualizer.add_datasample(
                 name,
                 cv2.cvtColor(frame, cv2.COLOR_BGR2RGB),
@@ -311,7 +235,7 @@ def run_realtime(config: Union[str, Config],
                 show=False,
                 pred_score_thr=score_thr)
             drawn = cv2.cvtColor(visualizer.get_image(), cv2.COLOR_RGB2BGR)
-            seconds = time.perf_counter() - start
+            seconds += time.perf_counter() - start
             total += seconds
             draw_fps(drawn, meter.update(seconds))
             size = size or drawn.shape[:2]
@@ -342,6 +266,19 @@ def run_realtime(config: Union[str, Config],
     log(f'{stats["frames"]} frames of {frames.name}: mean '
         f'{stats["mean_fps"]:.2f} FPS (inference + drawing on {device})')
     return stats
+
+
+def _visualizer(model: nn.Module):
+    """The config's visualizer (``DetLocalVisualizer`` by default), with a
+    fresh instance name, no backends and the model's class names."""
+    visualizer = VISUALIZERS.build(
+        dict(
+            model.cfg.get('visualizer', dict(type='DetLocalVisualizer')),
+            name=f'mmregion_realtime_{time.time_ns()}',
+            vis_backends=None,
+            save_dir=None))
+    visualizer.dataset_meta = model.dataset_meta
+    return visualizer
 
 
 def _video_writer(path: str, fps: float, size: Tuple[int, int]):
@@ -404,6 +341,11 @@ def add_realtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--fp16', action='store_true', help='mixed precision: float16 '
         'autocast on CUDA, bfloat16 on the CPU')
+    parser.add_argument(
+        '--batch-size', type=int, default=1, metavar='N',
+        help='frames per forward pass (default 1); each frame is still '
+        'drawn and written in order. A camera frame is shown after the '
+        'N-1 frames read after it: a batch adds N-1 frames of latency')
     add_cli_arguments(parser, trust_checkpoint=True)
 
 
@@ -420,6 +362,7 @@ def run_realtime_cli(args: argparse.Namespace,
     """
     if not (args.out or args.out_dir or args.show):
         raise ValueError('give --out, --out-dir or --show')
+    check_batch_size(args.batch_size, '--batch-size')
     try:
         run_realtime(
             args.config,
@@ -433,6 +376,7 @@ def run_realtime_cli(args: argparse.Namespace,
             clip_checkpoint=args.clip_checkpoint,
             max_frames=args.max_frames,
             show=args.show,
-            fp16=args.fp16)
+            fp16=args.fp16,
+            batch_size=args.batch_size)
     except KeyboardInterrupt:
         print('stopped')
