@@ -134,10 +134,36 @@ def test_rank_flip_at_the_count_cut_is_not_a_difference():
     ours = _dets([[0, 0, 4, 4], [20, 20, 24, 24]], [0.9, 0.1 + 1e-6], [1, 3])
     report = ParityReport('m')
     add_detection_rows(report, 'dets', ours, official)
-    assert report.passed and 'tie within' in report.rows[0].detail
+    assert report.passed
+    assert 'at the count cut: official 1, ours 1' in report.rows[0].detail
     ours['scores'][1] = 0.2  # not a tie: a different detection
     report = ParityReport('m')
     add_detection_rows(report, 'dets', ours, official)
+    assert report.first_failure().name == 'dets/count'
+
+
+def test_a_score_at_the_threshold_may_drop_its_anchor_on_one_side():
+    # the official anchor at [50, 50, 60, 60] passed the 0.05 threshold by
+    # 1e-7 (two classes kept), ours fell below it; ours kept two
+    # detections the official cut at 4
+    official = _dets([[0, 0, 4, 4], [50, 50, 60, 60], [50, 50, 60, 60],
+                      [9, 9, 19, 19]], [0.9, 0.0500001, 0.04, 0.03],
+                     [1, 2, 3, 4])
+    ours = _dets([[0, 0, 4, 4], [9, 9, 19, 19], [30, 30, 40, 40],
+                  [70, 70, 80, 80]], [0.9, 0.03, 0.029, 0.028], [1, 4, 5, 6])
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official, score_thr=0.05)
+    assert report.passed, report.rows[0].detail
+    assert ('at the score threshold: official 2, ours 0; at the count '
+            'cut: official 0, ours 2') in report.rows[0].detail
+    # without the threshold nothing explains them
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official)
+    assert report.first_failure().name == 'dets/count'
+    # a detection far from the threshold is a difference
+    official['scores'][1] = 0.06
+    report = ParityReport('m')
+    add_detection_rows(report, 'dets', ours, official, score_thr=0.05)
     assert report.first_failure().name == 'dets/count'
 
 

@@ -148,6 +148,66 @@ def cut_flips(ours: Tensor, official: Tensor, pairs: List[tuple],
         and ((ours[u_left] - official.min()).abs() <= slack).all())
 
 
+def _threshold_tied(dets: Dict[str, Tensor], idx: List[int],
+                    score_thr: Optional[float], slack: float) -> set:
+    """Those of ``idx`` whose box is the box of a detection scoring within
+    ``slack`` of ``score_thr`` (one anchor's detections, all decided by
+    whether its score passed the threshold)."""
+    if score_thr is None or not idx:
+        return set()
+    scores = dets['scores'].double().cpu()
+    near = (scores - score_thr).abs() <= slack
+    if not bool(near.any()):
+        return set()
+    iou = _box_iou(dets['boxes'][idx], dets['boxes'][near])
+    return {i for i, row in zip(idx, iou) if float(row.max()) > 0.99}
+
+
+def tie_flips(ours: Dict[str, Tensor], official: Dict[str, Tensor],
+              pairs: List[tuple], tolerance: float,
+              score_thr: Optional[float] = None) -> Tuple[bool, str]:
+    """Whether every unmatched detection is explained by a near-tie.
+
+    A near-tie is a score within ``tolerance x max|official score|`` of
+    a decision: of the score threshold (the detection, and the others of
+    its anchor, identified by their box, exist on one side only), or of the
+    count cut (a detection scoring no higher than the other side's lowest
+    kept score + the slack, which that side cut away; both sides then keep
+    equally many).
+
+    Args:
+        ours (dict): ``boxes`` (n, 4), ``scores`` (n,), ``labels`` (n,).
+        official (dict): The same keys, (m, ...).
+        pairs (list[tuple[int, int]]): (official, our) index pairs.
+        tolerance (float): Relative score tolerance.
+        score_thr (float, optional): The score threshold of both sides.
+
+    Returns:
+        tuple[bool, str]: Whether all are explained, and a note (how many
+        at the threshold and at the cut on each side).
+    """
+    o_left = sorted(set(range(len(official['boxes']))) -
+                    {p[0] for p in pairs})
+    u_left = sorted(set(range(len(ours['boxes']))) - {p[1] for p in pairs})
+    if not pairs or not (o_left or u_left):
+        return bool(pairs) or not (o_left or u_left), ''
+    slack = tolerance * float(official['scores'].abs().max())
+    o_thr = _threshold_tied(official, o_left, score_thr, slack)
+    u_thr = _threshold_tied(ours, u_left, score_thr, slack)
+    o_cut = [i for i in o_left if i not in o_thr]
+    u_cut = [j for j in u_left if j not in u_thr]
+    o_min = float(official['scores'].min())
+    u_min = float(ours['scores'].min())
+    ok = (not (o_cut or u_cut) or len(ours['boxes']) == len(
+        official['boxes'])) and all(
+            float(official['scores'][i]) <= u_min + slack for i in o_cut
+        ) and all(float(ours['scores'][j]) <= o_min + slack for j in u_cut)
+    note = (f'unmatched at the score threshold: official {len(o_thr)}, '
+            f'ours {len(u_thr)}; at the count cut: official {len(o_cut)}, '
+            f'ours {len(u_cut)} (ties within {tolerance:.0e})')
+    return ok, note
+
+
 def _unmatched(ours: Dict[str, Tensor], official: Dict[str, Tensor],
                pairs: List[tuple], limit: int = 3) -> str:
     """The first unmatched detections of each side: score, label, box and
@@ -211,12 +271,13 @@ def add_detection_rows(report: ParityReport, prefix: str,
                        ours: Dict[str, Tensor], official: Dict[str, Tensor],
                        box_atol: float = 0.,
                        tolerance: float = TOLERANCE,
-                       mask_iou_min: float = MASK_IOU_MIN) -> None:
+                       mask_iou_min: float = MASK_IOU_MIN,
+                       score_thr: Optional[float] = None) -> None:
     """Compare two sides' final detections and add rows to a report.
 
-    Rows: ``{prefix}/count`` (equal counts and every detection matched by
-    label and box, except rank flips at the count cut, see
-    :func:`cut_flips`), ``/boxes`` (max coordinate difference over matched
+    Rows: ``{prefix}/count`` (every detection matched by label and box,
+    except near-ties at the score threshold or the count cut, see
+    :func:`tie_flips`), ``/boxes`` (max coordinate difference over matched
     pairs, relative to the largest coordinate; within ``tolerance`` or
     ``box_atol`` pixels, or, when ``official`` has ``boxes_float`` (its
     integer boxes before truncation), equal except for one-pixel flips of
@@ -238,16 +299,16 @@ def add_detection_rows(report: ParityReport, prefix: str,
         tolerance (float): Relative tolerance of scores and boxes.
         mask_iou_min (float): Minimum IoU of matched masks (beyond
             :data:`MASK_FLIP_PIXELS` differing pixels).
+        score_thr (float, optional): Both sides' score threshold, for the
+            near-ties at it.
     """
     n, m = len(ours['boxes']), len(official['boxes'])
     pairs = match_detections(ours, official)
-    cut = cut_flips(ours['scores'], official['scores'], pairs, tolerance)
-    ok = n == m and (len(pairs) == n or cut)
+    ok, note = tie_flips(ours, official, pairs, tolerance, score_thr)
     detail = f'ours {n} official {m} matched {len(pairs)}'
-    if ok and len(pairs) < n:
-        detail += (f' (the {n - len(pairs)} unmatched on each side tie '
-                   f'within {tolerance:.0e} with the last kept score)')
-    elif not ok:
+    if note:
+        detail += f'; {note}'
+    if len(pairs) < max(n, m):
         detail += '; unmatched: ' + _unmatched(ours, official, pairs)
     report.add_check(f'{prefix}/count', 0. if ok else float(abs(n - m) or 1),
                      ok, detail)

@@ -184,6 +184,11 @@ def _our_input(model, path: str):
         return model.data_preprocessor(data, False)
 
 
+def _score_thr(model) -> float:
+    """The score threshold of Fast NMS (official ``nms_conf_thresh``)."""
+    return float(model.bbox_head.test_cfg['score_thr'])
+
+
 def compare_shared(report: ParityReport, official: OfficialYolact, model,
                    perm: List[int], img: np.ndarray) -> None:
     """(a) Both networks on the official preprocessed tensor of ``img``,
@@ -207,7 +212,7 @@ def compare_shared(report: ParityReport, official: OfficialYolact, model,
     with torch.no_grad():
         results = model.predict(x, [sample], rescale=True)[0]
     add_detection_rows(report, 'shared/dets', our_detections(results),
-                       record['dets'])
+                       record['dets'], score_thr=_score_thr(model))
 
 
 def compare_raw(report: ParityReport, official: OfficialYolact, model,
@@ -233,7 +238,7 @@ def compare_raw(report: ParityReport, official: OfficialYolact, model,
                     tuple(x.shape[-2:]))
     results = inference_detector(model, path)
     add_detection_rows(report, f'{prefix}/dets', our_detections(results),
-                       record['dets'])
+                       record['dets'], score_thr=_score_thr(model))
 
 
 def _prepare_official(name: str, options: ParityOptions, code, work: str,
