@@ -15,13 +15,12 @@
 #   * dbolya/yolact's inference, as ./yolact_resnet50.py (FloatResize,
 #     score_thr_mode='max_class', wh_ratio_clip=None, clip_boxes='official').
 # Anchors (3 scales x ratios 1, 1/2, 2, not square) are the base config's.
-# Inference folds BN and runs channels-last (FoldedYOLACT), as
-# ./yolact_resnet50.py.
+# Faster CPU inference, equal to float rounding: --cfg-options
+# model.type=FoldedYOLACT (see ./yolact_resnet50.py).
 # docs/parity.md shows the outputs equal the official code's.
 _base_ = '../yolactpp_r50_1xb8-55e_coco.py'
 
 model = dict(
-    type='FoldedYOLACT',
     backbone=dict(dcn_interval=1, init_cfg=None),
     neck=dict(type='YOLACTFPN', add_extra_convs='on_output'),
     bbox_head=dict(

@@ -16,15 +16,14 @@
 #     and heights decode without mmdet's clamp (wh_ratio_clip=None); boxes
 #     are clipped after NMS and mask cropping and truncated to integers
 #     (clip_border=False, clip_boxes='official').
-# At inference BatchNorm is folded into the backbone's convolutions and
-# the input runs channels-last (FoldedYOLACT; same outputs to float
-# rounding, faster on a CPU); training is mmdet's YOLACT.
+# Faster on a CPU, but equal to the official outputs only to float
+# rounding (BN folded into the backbone's convolutions, channels-last;
+# docs/parity.md measures both): --cfg-options model.type=FoldedYOLACT
 # The whole model comes from the converted checkpoint (no ImageNet init).
 # docs/parity.md shows the outputs equal the official code's.
 _base_ = '../yolact_r50_1xb8-55e_coco.py'
 
 model = dict(
-    type='FoldedYOLACT',
     backbone=dict(init_cfg=None),
     neck=dict(type='YOLACTFPN', add_extra_convs='on_output'),
     bbox_head=dict(

@@ -7,11 +7,10 @@ official ``Detect`` bypassed) and the post-processing on those outputs
 (decoding, Fast NMS, mask assembly, crop, re-scoring, upsampling to
 550x550 and thresholding: ``Detect`` + ``postprocess`` per image against
 our heads' ``predict_by_feat`` / ``predict``). Ours runs as the official
-config builds it (``FoldedYOLACT``: BatchNorm folded into the
-convolutions, channels-last) and, as a third side, ``unfolded``: mmdet's
-``YOLACT`` with the same weights (BN and NCHW as in training), which shows
-what the folding buys. Medians over the turns and the ratios to the
-official time are printed.
+config builds it (mmdet's ``YOLACT``, the outputs of the parity rows) and,
+as a third side, ``folded``: ``FoldedYOLACT`` with the same weights (BN folded into the convolutions,
+channels-last; equal to float rounding only). Medians over the turns and
+the ratios to the official time are printed.
 """
 import statistics
 import time
@@ -65,16 +64,15 @@ def _ours_once(model, x: Tensor) -> tuple:
     return net, post
 
 
-def _unfolded(model):
-    """mmdet's ``YOLACT`` with the weights of ``model`` (a
-    ``FoldedYOLACT`` from ``init_detector``, which sets ``model.cfg``): BN
-    run as in training, NCHW."""
+def _folded(model):
+    """``FoldedYOLACT`` with the weights of ``model`` (from
+    ``init_detector``, which sets ``model.cfg``)."""
     from mmdet.registry import MODELS
     cfg = model.cfg.model.copy()
-    cfg.type = 'YOLACT'
-    plain = MODELS.build(cfg)
-    plain.load_state_dict(model.state_dict())
-    return plain.eval()
+    cfg.type = 'FoldedYOLACT'
+    folded = MODELS.build(cfg)
+    folded.load_state_dict(model.state_dict())
+    return folded.eval()
 
 
 @torch.no_grad()
@@ -92,12 +90,12 @@ def time_pair(official: OfficialYolact, model, x: Tensor, iters: int = 5,
     Returns:
         dict[str, list[float]]: Seconds per turn for ``{side}/network``,
         ``{side}/post`` and ``{side}/total``, side ``official``, ``ours``
-        and ``unfolded``.
+        and ``folded``.
     """
-    unfolded = _unfolded(model)
+    folded = _folded(model)
     sides = dict(official=lambda: _official_once(official, x),
                  ours=lambda: _ours_once(model, x),
-                 unfolded=lambda: _ours_once(unfolded, x))
+                 folded=lambda: _ours_once(folded, x))
     times: Dict[str, List[float]] = {
         f'{side}/{stage}': []
         for side in sides for stage in ('network', 'post', 'total')
@@ -136,9 +134,9 @@ def time_yolact(official: OfficialYolact, model, images: Tensor,
         '  timing: ms per image, median of '
         f'{iters} interleaved turns (1 untimed first), 550x550 inputs; '
         '(x) = / official',
-        '  | threads | batch | official net | ours net | unfolded net | '
+        '  | threads | batch | official net | ours net | folded net | '
         'official post | ours post | official total | ours total | '
-        'unfolded total |',
+        'folded total |',
         '  | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     try:
@@ -150,9 +148,9 @@ def time_yolact(official: OfficialYolact, model, images: Tensor,
                      for k, v in time_pair(official, model, x,
                                            iters).items()}
                 cells = []
-                for stage, ours in (('network', ('ours', 'unfolded')),
+                for stage, ours in (('network', ('ours', 'folded')),
                                     ('post', ('ours', )),
-                                    ('total', ('ours', 'unfolded'))):
+                                    ('total', ('ours', 'folded'))):
                     ref = t[f'official/{stage}']
                     cells.append(f'{ref:.0f}')
                     cells += [

@@ -1,8 +1,10 @@
 """mmdet's YOLACT with BatchNorm folded into the convolutions at inference.
 
-The official YOLACT configs (``configs/yolact/official``) use it so that a
-converted checkpoint runs faster than dbolya/yolact on a CPU with the same
-outputs (to float rounding): in eval mode without autograd every
+An opt-in for the official YOLACT configs (``--cfg-options
+model.type=FoldedYOLACT``): a converted checkpoint runs faster than
+dbolya/yolact on a CPU, with the official outputs to float rounding only
+(the folded weights round differently; docs/parity.md measures it). In
+eval mode without autograd every
 conv + BN pair of the backbone runs as one convolution with folded weights
 (:func:`~mmregion.models.layers.frozen_bn_folding.fold_frozen_bn`), and the
 input goes channels-last, the layout oneDNN's CPU convolutions are fastest
