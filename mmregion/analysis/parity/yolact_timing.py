@@ -8,9 +8,9 @@ official ``Detect`` bypassed) and the post-processing on those outputs
 550x550 and thresholding: ``Detect`` + ``postprocess`` per image against
 our heads' ``predict_by_feat`` / ``predict``). Ours runs as the official
 config builds it (mmdet's ``YOLACT``, the outputs of the parity rows) and,
-as a third side, ``folded``: ``FoldedYOLACT`` with the same weights (BN folded into the convolutions,
-channels-last; equal to float rounding only). Medians over the turns and
-the ratios to the official time are printed.
+as a third side, ``folded``: ``FoldedYOLACT`` with the same weights (BN
+folded into the convolutions, channels-last; equal to float rounding
+only). Medians over the turns and the ratios to the official time are printed.
 """
 import statistics
 import time
