@@ -101,6 +101,10 @@ model = dict(
             type='RegionCLIPBBoxHead',
             embed_dim=embed_dim,
             temperature=0.01,
+            # detectron2's per-class NMS (torchvision's batched_nms): mmcv's
+            # rounds the class-offset coordinates (0.125 px at 1203
+            # classes), which changed LVIS detections of the official model
+            nms_backend='torchvision',
             bbox_coder=dict(
                 type='DeltaXYWHBBoxCoder',
                 target_means=[0.0, 0.0, 0.0, 0.0],

@@ -13,9 +13,12 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ...layers.open_vocabulary import OpenVocabularyMixin, VocabularyLike
+from ...layers.torchvision_nms import multiclass_nms_torchvision
 
 #: How RPN objectness enters the zero-shot score (see RegionCLIPBBoxHead).
 OBJECTNESS_SCORES = ('sigmoid', 'logit')
+#: Which per-class NMS runs the final detections.
+NMS_BACKENDS = ('mmcv', 'torchvision')
 
 
 @MODELS.register_module()
@@ -37,7 +40,12 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
     ``sqrt(p * objectness_logit)``, which is NaN for the proposals with a
     negative logit; those proposals are dropped, as the official
     ``fast_rcnn_inference`` drops non-finite rows. Boxes are decoded unless
-    ``no_box_delta`` (ground-truth proposals), then per-class NMS.
+    ``no_box_delta`` (ground-truth proposals), then per-class NMS: mmdet's
+    ``multiclass_nms`` (``nms_backend='mmcv'``), or torchvision's
+    ``batched_nms`` as detectron2 calls it (``'torchvision'``,
+    :func:`~mmregion.models.layers.multiclass_nms_torchvision`: mmcv's op
+    rounds offset coordinates, which moves small boxes' IoUs with many
+    classes).
 
     Args:
         embed_dim (int): Region/text embedding dim D (1024 RN50, 640 RN50x4).
@@ -53,6 +61,8 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
             (the official RegionCLIP product with the raw logit,
             recovered from the probability in float64). Defaults to
             'sigmoid'.
+        nms_backend (str): 'mmcv' or 'torchvision' (``test_cfg.nms`` must
+            then be ``type='nms'``). Defaults to 'mmcv'.
         **kwargs: Other :class:`BBoxHead` arguments (``bbox_coder``,
             ``loss_cls``, ``loss_bbox``, ...).
     """
@@ -64,11 +74,16 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
                  temperature: float = 0.01,
                  no_box_delta: bool = False,
                  objectness_score: str = 'sigmoid',
+                 nms_backend: str = 'mmcv',
                  **kwargs) -> None:
         if objectness_score not in OBJECTNESS_SCORES:
             raise ValueError(
                 f'RegionCLIPBBoxHead: objectness_score must be one of '
                 f'{OBJECTNESS_SCORES}, got {objectness_score!r}')
+        if nms_backend not in NMS_BACKENDS:
+            raise ValueError(
+                f'RegionCLIPBBoxHead: nms_backend must be one of '
+                f'{NMS_BACKENDS}, got {nms_backend!r}')
         kwargs.setdefault('reg_class_agnostic', True)
         kwargs.setdefault(
             'loss_cls',
@@ -84,6 +99,7 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
             **kwargs)
         self.no_box_delta = no_box_delta
         self.objectness_score = objectness_score
+        self.nms_backend = nms_backend
         self.init_vocabularies(embed_dim, train_vocabulary, test_vocabulary,
                                temperature, 'RegionCLIPBBoxHead')
 
@@ -150,14 +166,25 @@ class RegionCLIPBBoxHead(OpenVocabularyMixin, BBoxHead):
             if rescale and boxes.numel():
                 boxes = scale_boxes(boxes,
                                     [1 / s for s in meta['scale_factor']])
-            det, labels = multiclass_nms(boxes, probs,
-                                         rcnn_test_cfg.score_thr,
-                                         rcnn_test_cfg.nms,
-                                         rcnn_test_cfg.max_per_img)
+            det, labels = self._nms(boxes, probs, rcnn_test_cfg)
             results.append(
                 InstanceData(
                     bboxes=det[:, :4], scores=det[:, -1], labels=labels))
         return results
+
+    def _nms(self, boxes: Tensor, probs: Tensor,
+             cfg: ConfigDict) -> Tuple[Tensor, Tensor]:
+        """Per-class NMS of (n, 4) boxes with (n, C + 1) scores."""
+        if self.nms_backend == 'mmcv':
+            return multiclass_nms(boxes, probs, cfg.score_thr, cfg.nms,
+                                  cfg.max_per_img)
+        if cfg.nms.get('type', 'nms') != 'nms':
+            raise ValueError(
+                "RegionCLIPBBoxHead: nms_backend='torchvision' runs hard NMS "
+                f"only; test_cfg.rcnn.nms is {dict(cfg.nms)}")
+        return multiclass_nms_torchvision(boxes, probs, cfg.score_thr,
+                                          cfg.nms.iou_threshold,
+                                          cfg.max_per_img)
 
     def _objectness(self, probs: Tensor) -> Tensor:
         """(n,) objectness probabilities → the (n, 1) score factor."""
