@@ -155,6 +155,9 @@ class CLIPResNet(BaseModule):
             tuple[Tensor]: The maps of the ``out_indices`` stages in stage
             order; stage i is (B, 4 * width * 2**i, H / 2**(i + 2),
             W / 2**(i + 2)), e.g. res4 of RN50 is (B, 1024, H / 16, W / 16).
+            Contiguous (NCHW) also when the stages ran channels-last: mmcv's
+            CPU ``RoIAlign`` (and ``DCNv2``) read a channels-last map as
+            NCHW and return wrong values.
         """
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f'CLIPResNet: expected images (B, 3, H, W), got '
@@ -164,7 +167,7 @@ class CLIPResNet(BaseModule):
         for i, name in enumerate(RES_LAYERS[:max(self.out_indices) + 1]):
             x = getattr(self, name)(x)
             if i in self.out_indices:
-                outs.append(x)
+                outs.append(x.contiguous())
         return tuple(outs)
 
     def pool_regions(self, roi_feats: Tensor) -> Tensor:

@@ -68,6 +68,27 @@ def test_parity_with_open_clip_encode_image():
     assert expected.abs().max() > 0.1
 
 
+def test_inference_maps_are_contiguous_for_mmcv_roi_align():
+    """The stages run channels-last at inference; the maps they return must
+    not be: mmcv's CPU RoIAlign reads a channels-last map as NCHW."""
+    from mmcv.ops import RoIAlign
+    backbone = CLIPResNet('RN-tiny', out_indices=(2, )).eval()
+    rois = torch.tensor([[0., 4., 4., 40., 36.], [0., 10., 0., 60., 50.]])
+    mmcv_align = RoIAlign(7, spatial_scale=1 / 16, sampling_ratio=0,
+                          aligned=True)
+    tv_align = RoIAlign(7, spatial_scale=1 / 16, sampling_ratio=0,
+                        aligned=True, use_torchvision=True)
+    with torch.no_grad():
+        res4 = backbone(torch.randn(1, 3, 64, 64))[0]
+        assert res4.is_contiguous()
+        torch.testing.assert_close(mmcv_align(res4, rois),
+                                   tv_align(res4, rois))
+        # the bug the contiguous maps avoid
+        nhwc = res4.contiguous(memory_format=torch.channels_last)
+        assert not torch.allclose(mmcv_align(nhwc, rois),
+                                  tv_align(res4, rois), atol=1e-3)
+
+
 def test_state_dict_keys_are_open_clip_visual_keys():
     visual = open_clip.create_model('RN-tiny').visual
     keys = set(visual.state_dict())
