@@ -325,8 +325,11 @@ def extract_region_features(images: str, config: Union[str, Config],
     from .inference import load_vocabulary
     if fmt not in ('pth', 'npz'):
         raise ValueError(f"fmt must be 'pth' or 'npz', got {fmt!r}")
-    model, cfg = init_region_model(config, weights, device)
+    # the inputs are checked before the model is built (a user's first
+    # error is about their own files, not about weights)
     if boxes is not None:
+        if not osp.exists(images):
+            raise FileNotFoundError(f'{images}: no such image file or folder')
         root = images if osp.isdir(images) else None
         box_map = read_boxes(boxes, root)
         image_list = list(box_map)
@@ -336,6 +339,7 @@ def extract_region_features(images: str, config: Union[str, Config],
                                     f'found, e.g. {missing[0]}')
     else:
         box_map, image_list = None, list_images(images)
+    model, cfg = init_region_model(config, weights, device)
     vocab = None if texts is None else load_vocabulary(
         cfg, texts, **vocab_kwargs).check_dim(model.backbone.embed_dim,
                                               '--texts')

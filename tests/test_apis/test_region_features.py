@@ -222,3 +222,15 @@ def test_image_prompts_recognise_regions(tmp_path, clip_file, capsys,
               f'boxes: image prompts {image_acc:.3f}, text prompts '
               f'{text_acc:.3f}, chance {chance:.3f}')
     assert image_acc >= 2 * chance
+
+
+@pytest.mark.parametrize('boxes', [None, 'boxes.json'])
+def test_missing_images_are_reported_before_the_model_is_built(
+        tmp_path, boxes):
+    # the config does not exist either: the images are named first
+    with pytest.raises(FileNotFoundError,
+                       match='no_such_folder: no such image file'):
+        extract_region_features(
+            str(tmp_path / 'no_such_folder'), str(tmp_path / 'missing.py'),
+            str(tmp_path / 'out'),
+            boxes=None if boxes is None else str(tmp_path / boxes))
