@@ -44,6 +44,7 @@ EXPECTED = {
     'mask-rcnn': ('MaskRCNN', 'ResNetSE'),
     'regionclip': ('RegionCLIP', 'CLIPResNet'),
     'yolactpp': ('YOLACT', 'IntervalDCNResNet'),
+    'yolact_plus': ('YOLACT', 'IntervalDCNResNet'),
     'yolact': ('YOLACT', 'ResNet'),
     'ms-rcnn_resnetse': ('MaskScoringRCNN', 'ResNetSE'),
     'ms-rcnn_clip': ('MaskScoringRCNN', 'CLIPResNet'),

@@ -12,6 +12,7 @@ import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmcv.ops import ModulatedDeformConv2dPack
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from torch import Tensor, nn
@@ -207,7 +208,8 @@ def export_onnx(config: Union[str, Config],
     names = _export_vocabulary(cfg, model, texts, clip_checkpoint, templates)
     if names is None:
         names = class_names(cfg, model, meta)
-    has_dcn = any('DeformConv' in type(m).__name__ for m in model.modules())
+    has_dcn = any(
+        isinstance(m, ModulatedDeformConv2dPack) for m in model.modules())
     opset = opset or (DCN_OPSET if has_dcn else DEFAULT_OPSET)
     graph_model = prepare_for_export(model, opset)
     contract = build_contract(cfg, model, kind, names,
