@@ -219,7 +219,11 @@ class RegionPretrainer(BaseDetector):
         Returns:
             Tensor: (N, D) region embeddings, not normalised.
         """
-        feats = backbone(batch_inputs)
+        # CLIPResNet runs channels-last in inference (eval, no autograd:
+        # the teacher, the diagnostics) and mmcv's CPU RoIAlign reads its
+        # input as contiguous NCHW memory whatever the strides: regions of
+        # a channels-last map come out scrambled
+        feats = [f.contiguous() for f in backbone(batch_inputs)]
         return backbone.pool_regions(self.roi_extractor(feats, rois))
 
     def regions(self, batch_inputs: Tensor,
