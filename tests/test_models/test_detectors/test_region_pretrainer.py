@@ -123,6 +123,23 @@ def test_teacher_region_of_whole_image_is_its_image_embedding(
     assert torch.allclose(regions, expected, atol=1e-4)
 
 
+def test_crop_teacher_embeds_regions_as_images(shapes_root,
+                                              clip_checkpoint, tmp_path):
+    from mmregion.models.layers.region_crops import crop_regions
+    model = _model(
+        _config(shapes_root, clip_checkpoint, tmp_path,
+                **{'model.teacher_crops': 0.5})).eval()
+    clip = open_clip.create_model('RN-tiny')
+    clip.load_state_dict(torch.load(clip_checkpoint, weights_only=True))
+    images = torch.randn(2, 3, 96, 96)
+    rois = torch.tensor([[0, 10, 20, 40, 40.], [1, 0, 0, 96, 64.]])
+    with torch.no_grad():
+        expected = clip.eval().encode_image(
+            crop_regions(images, rois, 64, 0.5))
+    assert torch.allclose(model.teacher_regions(images, rois), expected,
+                          atol=1e-4)
+
+
 def test_losses_and_gradients(shapes_root, clip_checkpoint, tmp_path):
     cfg = _config(shapes_root, clip_checkpoint, tmp_path,
                   **{'model.concept_threshold': 0.0})
