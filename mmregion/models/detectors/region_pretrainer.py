@@ -17,15 +17,13 @@ from ...datasets.concepts import ConceptPool
 from ..language.vocabulary import Vocabulary
 from ..layers.region_crops import crop_regions
 from ..losses.region_text_losses import (
+    check_loss_weights,
     concept_pseudo_labels,
     image_text_contrastive_loss,
     region_distillation_loss,
     region_text_contrastive_loss,
 )
 from .regionclip import offline_rpn_proposals
-
-LOSS_NAMES = ('region_text', 'distillation', 'image_text')
-"""Keys of ``loss_weights``."""
 
 DEFAULT_GRID = dict(
     type='AnchorGenerator',
@@ -142,7 +140,7 @@ class RegionPretrainer(BaseDetector):
         if temperature <= 0:
             raise ValueError(f'RegionPretrainer: temperature must be > 0, '
                              f'got {temperature}')
-        self.loss_weights = _check_loss_weights(loss_weights)
+        self.loss_weights = check_loss_weights(loss_weights)
         self.teacher_backbone = MODELS.build(copy.deepcopy(backbone))
         self.teacher_backbone.requires_grad_(False)
         self.backbone = MODELS.build(
@@ -228,10 +226,8 @@ class RegionPretrainer(BaseDetector):
         Returns:
             Tensor: (N, D) region embeddings, not normalised.
         """
-        # CLIPResNet runs channels-last in inference (eval, no autograd:
-        # the teacher, the diagnostics) and mmcv's CPU RoIAlign reads its
-        # input as contiguous NCHW memory whatever the strides: regions of
-        # a channels-last map come out scrambled
+        # channels-last in inference (the teacher): mmcv's CPU RoIAlign
+        # reads any input as contiguous NCHW and scrambles those regions
         feats = [f.contiguous() for f in backbone(batch_inputs)]
         return backbone.pool_regions(self.roi_extractor(feats, rois))
 
@@ -455,17 +451,3 @@ class RegionPretrainer(BaseDetector):
         ])
         return (self.embed_regions(self.backbone, batch_inputs, rois), )
 
-
-def _check_loss_weights(
-        loss_weights: Optional[Dict[str, float]]) -> Dict[str, float]:
-    """Fill missing weights with 1.0; refuse unknown names and negatives."""
-    weights = dict.fromkeys(LOSS_NAMES, 1.0)
-    for name, value in (loss_weights or {}).items():
-        if name not in weights:
-            raise KeyError(f'RegionPretrainer.loss_weights: unknown loss '
-                           f'{name!r}; known: {list(LOSS_NAMES)}')
-        if value < 0:
-            raise ValueError(f'RegionPretrainer.loss_weights[{name!r}] must '
-                             f'be >= 0, got {value}')
-        weights[name] = float(value)
-    return weights
