@@ -52,9 +52,11 @@ ovd-seeds: setup
 	$(PY) tools/misc/run_ovd_experiment.py --preset ovd --seeds 0 1 2 \
 		--data-root data/shapes_ovd --work-dir work_dirs/ovd_seeds \
 		--runs CLIP RegionCLIP random --diagnostics val \
-		--clip-corpus images=2000 object_centric=0.5 colour_words=False \
-		--clip-epochs 12 --pretrain-iters 150 --finetune-epochs 2 \
-		--finetune-recipe frozen
+		--clip-corpus images=2000 object_centric=1.0 --clip-positives \
+		--clip-epochs 40 --min-freq 50 --pretrain-iters 150 \
+		--pretrain-cfg-options model.concept_threshold=0.9 \
+		optim_wrapper.optimizer.lr=0.001 \
+		--finetune-epochs 6 --finetune-recipe frozen
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,7 @@ tiny CLIP → RegionCLIP pretraining → fine-tuning on base boxes → OVD AP50.
 import contextlib
 import os
 import os.path as osp
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
@@ -15,6 +16,7 @@ from mmengine.visualization import Visualizer
 
 from ..datasets.concepts import DEFAULT_SPACY_MODEL, extract_concepts
 from ..fileio import dump_json_atomic
+from ..synthetic.captions import CAPTION_TEMPLATES
 from .class_names import extract_text_embeddings
 from .export import export_student
 from .ovd_settings import (
@@ -106,9 +108,25 @@ def _metrics(metrics: Dict[str, float]) -> Dict[str, float]:
     }
 
 
+def object_words(names: Sequence[str]) -> List[str]:
+    """The concepts that name objects: the pool less the nouns of the
+    synthetic caption templates ('background', 'picture', 'image').
+
+    Args:
+        names (Sequence[str]): Concept names.
+
+    Returns:
+        list[str]: The object concepts, in order.
+    """
+    template_words = set(re.findall(r'[a-z]+',
+                                    ' '.join(CAPTION_TEMPLATES)))
+    return [n for n in names if n not in template_words]
+
+
 def train_teacher(run: _Run, epochs: int, batch_size: int,
                   concept_min_freq: int,
-                  spacy_model: str) -> Dict[str, int]:
+                  spacy_model: str,
+                  positives: bool = False) -> Dict[str, int]:
     """The concept pool, the tiny CLIP and its class embeddings.
 
     Args:
@@ -118,6 +136,9 @@ def train_teacher(run: _Run, epochs: int, batch_size: int,
         batch_size (int): Tiny-CLIP batch size.
         concept_min_freq (int): Concept-pool frequency threshold.
         spacy_model (str): spaCy model of the concept parser.
+        positives (bool): Pairs whose captions name the same objects (of
+            the pool, :func:`object_words`) are positives of each other
+            (:func:`multi_positive_clip_loss`). Defaults to False.
 
     Returns:
         dict[str, int]: The concept pool (name → caption frequency).
@@ -137,6 +158,8 @@ def train_teacher(run: _Run, epochs: int, batch_size: int,
         train_tiny_clip(run.data_root, files['clip'],
                         ann_file=osp.join('annotations', corpus),
                         epochs=epochs, batch_size=batch_size, seed=run.seed,
+                        positives=object_words(pool.names)
+                        if positives else None,
                         log=run.log)
         classes, novel = dataset_classes(run.data_root)
         templates = _caption_templates()
@@ -271,6 +294,7 @@ def run_ovd_experiment(
         work_dir: str = 'work_dirs/ovd_experiment',
         clip_epochs: int = 40,
         clip_batch_size: int = 32,
+        clip_positives: bool = False,
         pretrain_iters: int = 300,
         finetune_epochs: int = 12,
         concept_min_freq: int = 100,
@@ -314,6 +338,9 @@ def run_ovd_experiment(
         work_dir (str): Outputs (checkpoints, logs, ``results.json``).
         clip_epochs (int): Tiny-CLIP epochs. Defaults to 40.
         clip_batch_size (int): Tiny-CLIP batch size. Defaults to 32.
+        clip_positives (bool): Train the tiny CLIP with every pair whose
+            captions name the same objects as positives
+            (:func:`train_teacher`). Defaults to False.
         pretrain_iters (int): Pretraining iterations. Defaults to 300.
         finetune_epochs (int): Fine-tuning epochs (lr steps at 75% and
             92%). Defaults to 12.
@@ -369,7 +396,7 @@ def run_ovd_experiment(
     with run.stage('data'):
         prepare_data(run.data_root, seed, preset, clip_corpus)
     concepts = train_teacher(run, clip_epochs, clip_batch_size,
-                             concept_min_freq, spacy_model)
+                             concept_min_freq, spacy_model, clip_positives)
     pretrain_student(run, pretrain_iters, pretrain_options)
     found = None if diagnostics is None else diagnose(
         run, diagnostics, diagnostics_limit, pretrain_options)

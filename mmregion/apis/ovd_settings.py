@@ -23,11 +23,14 @@ FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
             custom_keys=dict(backbone=dict(lr_mult=0.1))),
     },
     # the region embedding kept as pretrained: the whole backbone frozen,
-    # only the RPN and the box regressor learn
+    # only the RPN and the box regressor learn; as nothing learns the
+    # background, test scores are sqrt(p * objectness) (RegionCLIP's
+    # MULTIPLY_RPN_SCORE)
     frozen={
         'model.backbone.frozen_stages': 4,
         'optim_wrapper.paramwise_cfg': dict(
             custom_keys=dict(backbone=dict(lr_mult=0.0, decay_mult=0.0))),
+        'model.roi_head.use_objectness': True,
     })
 """Fine-tuning settings of the experiment (config overrides)."""
 

@@ -185,8 +185,7 @@ def pseudo_label_quality(model: torch.nn.Module, batches: Iterator[tuple],
     rows = []
     for inputs, samples in batches:
         boxes = model.regions(inputs, samples)
-        emb = model.embed_regions(model.teacher_backbone, inputs,
-                                  bbox2roi(boxes))
+        emb = model.teacher_regions(inputs, bbox2roi(boxes))
         labels = concept_pseudo_labels(emb, model.concept_embeddings,
                                        model.temperature,
                                        model.concept_threshold)

@@ -1,16 +1,65 @@
 """Train a small CLIP from scratch on image-caption pairs (open_clip)."""
 import os.path as osp
+import re
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence
 
 import open_clip
 import torch
+import torch.nn.functional as F
 from mmdet.registry import DATASETS
 from mmengine.registry import DefaultScope
 from open_clip.loss import ClipLoss
+from torch import Tensor
 
 from ..fileio import atomic_save
 from ..models.backbones.clip_resnet import CLIP_PIXEL_MEAN, CLIP_PIXEL_STD
+
+
+def caption_objects(caption: str,
+                    vocabulary: Sequence[str]) -> FrozenSet[str]:
+    """The words of ``vocabulary`` a caption names (singular or plural).
+
+    Args:
+        caption (str): A caption.
+        vocabulary (Sequence[str]): Object words (singular).
+
+    Returns:
+        frozenset[str]: The named words.
+    """
+    words = set(re.findall(r'[a-z]+', caption.lower()))
+    return frozenset(
+        v for v in vocabulary
+        if v in words or v + 's' in words or v + 'es' in words)
+
+
+def multi_positive_clip_loss(image_features: Tensor, text_features: Tensor,
+                             logit_scale: Tensor,
+                             keys: List[FrozenSet[str]]) -> Tensor:
+    """CLIP's symmetric contrastive loss where every pair of the batch
+    whose captions name the same objects is a positive (UniCL-style soft
+    targets), not only an image and its own caption.
+
+    With a dozen classes a batch of 32 holds many captions naming the same
+    shapes; :class:`ClipLoss` treats them as negatives of each other.
+
+    Args:
+        image_features (Tensor): (B, D) normalised image embeddings.
+        text_features (Tensor): (B, D) normalised caption embeddings.
+        logit_scale (Tensor): Scalar, the exponentiated temperature.
+        keys (list[frozenset[str]]): B object sets (:func:`caption_objects`).
+
+    Returns:
+        Tensor: Scalar loss; equals :class:`ClipLoss` when the keys are
+        all different.
+    """
+    same = torch.tensor([[a == b for b in keys] for a in keys],
+                        dtype=image_features.dtype,
+                        device=image_features.device)
+    targets = same / same.sum(1, keepdim=True)
+    logits = logit_scale * image_features @ text_features.t()
+    return -((targets * F.log_softmax(logits, 1)).sum(1).mean() +
+             (targets * F.log_softmax(logits.t(), 1)).sum(1).mean()) / 2
 
 
 def train_tiny_clip(data_root: str,
@@ -22,9 +71,11 @@ def train_tiny_clip(data_root: str,
                     lr: float = 2e-3,
                     weight_decay: float = 0.1,
                     seed: int = 0,
+                    positives: Optional[Sequence[str]] = None,
                     log: Optional[Callable[[str], None]] = print
                     ) -> Dict[str, float]:
-    """Train an open_clip CLIP with its contrastive loss (``ClipLoss``).
+    """Train an open_clip CLIP with its contrastive loss (``ClipLoss``,
+    or :func:`multi_positive_clip_loss` with ``positives``).
 
     Images come from :class:`~mmregion.datasets.CocoImageCaptionDataset`
     (mmdet's loading and resizing to the model's input size), are held in
@@ -48,6 +99,10 @@ def train_tiny_clip(data_root: str,
         weight_decay (float): AdamW weight decay. Defaults to 0.1.
         seed (int): Seed of weights, order and caption choice.
             Defaults to 0.
+        positives (Sequence[str], optional): Object words: pairs whose
+            captions name the same set of them are all positives
+            (:func:`multi_positive_clip_loss`). None: each image's own
+            caption only (``ClipLoss``). Defaults to None.
         log (Callable, optional): Receives a progress line per epoch.
 
     Returns:
@@ -106,7 +161,12 @@ def train_tiny_clip(data_root: str,
             ]
             image_features, text_features, logit_scale = model(
                 batch, tokenizer(texts))[:3]
-            loss = clip_loss(image_features, text_features, logit_scale)
+            if positives is None:
+                loss = clip_loss(image_features, text_features, logit_scale)
+            else:
+                loss = multi_positive_clip_loss(
+                    image_features, text_features, logit_scale,
+                    [caption_objects(t, positives) for t in texts])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -4,6 +4,11 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+CAPTION_TEMPLATES = ('{} on a coloured background.', 'a picture of {}.',
+                     'an image showing {}.', 'there is {} in this image.')
+"""The caption templates (variant ``i`` uses ``i % 4``); ``{}`` is the
+listing of the objects."""
+
 _NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven',
                  'eight', 'nine')
 
@@ -49,6 +54,5 @@ def caption(instances: List[dict],
     phrases = [phrases[i] for i in order]
     listing = phrases[0] if len(phrases) == 1 else (
         ', '.join(phrases[:-1]) + ' and ' + phrases[-1])
-    templates = ('{} on a coloured background.', 'a picture of {}.',
-                 'an image showing {}.', 'there is {} in this image.')
-    return templates[variant % len(templates)].format(listing)
+    return CAPTION_TEMPLATES[variant % len(CAPTION_TEMPLATES)].format(
+        listing)

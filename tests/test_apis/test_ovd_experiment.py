@@ -25,6 +25,7 @@ def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
         work_dir=str(tmp_path / 'exp'),
         clip_epochs=1,
         clip_batch_size=8,
+        clip_positives=True,
         pretrain_iters=2,
         finetune_epochs=1,
         concept_min_freq=1,

@@ -43,6 +43,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--clip-epochs', type=int, default=40, help='tiny-CLIP epochs')
     parser.add_argument(
+        '--clip-positives', action='store_true',
+        help='tiny CLIP: pairs whose captions name the same objects are '
+        'positives of each other (not ClipLoss negatives)')
+    parser.add_argument(
         '--clip-corpus', nargs='+', action=DictAction, default=None,
         help='a separate tiny-CLIP caption corpus: images=N and generator '
         'fields, e.g. images=4000 object_centric=0.5 colour_words=False '
@@ -91,6 +95,7 @@ def main() -> None:
         preset=args.preset,
         clip_epochs=args.clip_epochs,
         clip_corpus=args.clip_corpus,
+        clip_positives=args.clip_positives,
         pretrain_iters=args.pretrain_iters,
         finetune_epochs=args.finetune_epochs,
         pretrain_options=args.pretrain_cfg_options,

@@ -42,7 +42,10 @@ model = dict(
             type='RoIAlign',
             output_size=pooler_size,
             sampling_ratio=0,
-            aligned=True),
+            aligned=True,
+            # torchvision's roi_align, as the detector's: it reads strided
+            # (channels-last) maps right, mmcv's CPU kernel does not
+            use_torchvision=True),
         out_channels=res4_channels,
         featmap_strides=[16]),
     # RegionCLIP's offline RPN: detectron2's R50-FPN trained class-agnostically

@@ -15,16 +15,15 @@ from torch import Tensor, nn
 from ...data.prompt_templates import Templates
 from ...datasets.concepts import ConceptPool
 from ..language.vocabulary import Vocabulary
+from ..layers.region_crops import crop_regions
 from ..losses.region_text_losses import (
+    check_loss_weights,
     concept_pseudo_labels,
     image_text_contrastive_loss,
     region_distillation_loss,
     region_text_contrastive_loss,
 )
 from .regionclip import offline_rpn_proposals
-
-LOSS_NAMES = ('region_text', 'distillation', 'image_text')
-"""Keys of ``loss_weights``."""
 
 DEFAULT_GRID = dict(
     type='AnchorGenerator',
@@ -105,6 +104,12 @@ class RegionPretrainer(BaseDetector):
             switches a loss off). Defaults to all 1.0.
         gather_image_text (bool): Negatives of the image-text loss from all
             processes. Defaults to True.
+        teacher_crops (float, optional): None: the teacher embeds regions
+            as the student does (RegionCLIP). A number: it embeds each
+            region as an image, a square crop with this much context
+            (:func:`crop_regions`) at its input size (16 x the pooler
+            resolution), as the image-level CLIP it is was trained.
+            Defaults to None.
         data_preprocessor (dict, optional): Our preprocessor (CLIP pixel
             statistics).
         init_cfg (dict, optional): Initialisation config.
@@ -124,6 +129,7 @@ class RegionPretrainer(BaseDetector):
                  concept_threshold: float = 0.1,
                  loss_weights: Optional[Dict[str, float]] = None,
                  gather_image_text: bool = True,
+                 teacher_crops: Optional[float] = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
@@ -134,7 +140,7 @@ class RegionPretrainer(BaseDetector):
         if temperature <= 0:
             raise ValueError(f'RegionPretrainer: temperature must be > 0, '
                              f'got {temperature}')
-        self.loss_weights = _check_loss_weights(loss_weights)
+        self.loss_weights = check_loss_weights(loss_weights)
         self.teacher_backbone = MODELS.build(copy.deepcopy(backbone))
         self.teacher_backbone.requires_grad_(False)
         self.backbone = MODELS.build(
@@ -152,6 +158,7 @@ class RegionPretrainer(BaseDetector):
         self.temperature = temperature
         self.concept_threshold = concept_threshold
         self.gather_image_text = gather_image_text
+        self.teacher_crops = teacher_crops
         vocabulary = self._concept_vocabulary(concepts, templates, cache_dir)
         self.concept_names: List[str] = vocabulary.class_names
         self.register_buffer(
@@ -219,8 +226,33 @@ class RegionPretrainer(BaseDetector):
         Returns:
             Tensor: (N, D) region embeddings, not normalised.
         """
-        feats = backbone(batch_inputs)
+        # channels-last in inference (the teacher): mmcv's CPU RoIAlign
+        # reads any input as contiguous NCHW and scrambles those regions
+        feats = [f.contiguous() for f in backbone(batch_inputs)]
         return backbone.pool_regions(self.roi_extractor(feats, rois))
+
+    @torch.no_grad()
+    def teacher_regions(self, batch_inputs: Tensor, rois: Tensor) -> Tensor:
+        """The teacher's region embeddings, by RoIAlign or from crops
+        (``teacher_crops``).
+
+        Args:
+            batch_inputs (Tensor): (B, 3, H, W) images.
+            rois (Tensor): (N, 5) rois.
+
+        Returns:
+            Tensor: (N, D) embeddings, not normalised.
+        """
+        teacher = self.teacher_backbone
+        if self.teacher_crops is None:
+            return self.embed_regions(teacher, batch_inputs, rois)
+        crops = crop_regions(batch_inputs, rois,
+                             16 * teacher.pooler_resolution,
+                             self.teacher_crops)
+        return torch.cat([
+            teacher.pool_regions(teacher(part)[0].contiguous())
+            for part in crops.split(256)
+        ]) if len(crops) else batch_inputs.new_zeros(0, teacher.embed_dim)
 
     def regions(self, batch_inputs: Tensor,
                 batch_data_samples: SampleList) -> List[Tensor]:
@@ -336,9 +368,7 @@ class RegionPretrainer(BaseDetector):
         student = self.embed_regions(self.backbone, batch_inputs,
                                      torch.cat([regions, images]))
         region_emb, image_emb = student.split([len(regions), len(images)])
-        with torch.no_grad():
-            teacher_emb = self.embed_regions(self.teacher_backbone,
-                                             batch_inputs, regions)
+        teacher_emb = self.teacher_regions(batch_inputs, regions)
         labels = concept_pseudo_labels(teacher_emb, self.concept_embeddings,
                                        self.temperature,
                                        self.concept_threshold)
@@ -421,17 +451,3 @@ class RegionPretrainer(BaseDetector):
         ])
         return (self.embed_regions(self.backbone, batch_inputs, rois), )
 
-
-def _check_loss_weights(
-        loss_weights: Optional[Dict[str, float]]) -> Dict[str, float]:
-    """Fill missing weights with 1.0; refuse unknown names and negatives."""
-    weights = dict.fromkeys(LOSS_NAMES, 1.0)
-    for name, value in (loss_weights or {}).items():
-        if name not in weights:
-            raise KeyError(f'RegionPretrainer.loss_weights: unknown loss '
-                           f'{name!r}; known: {list(LOSS_NAMES)}')
-        if value < 0:
-            raise ValueError(f'RegionPretrainer.loss_weights[{name!r}] must '
-                             f'be >= 0, got {value}')
-        weights[name] = float(value)
-    return weights

@@ -18,7 +18,7 @@ A loss over no region is a zero that keeps the autograd graph (``0 *
 features.sum()``), so every process of a distributed run back-propagates
 through the same parameters.
 """
-from typing import NamedTuple, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +38,9 @@ class PseudoLabels(NamedTuple):
     labels: Tensor
     keep: Tensor
 
+
+LOSS_NAMES = ('region_text', 'distillation', 'image_text')
+"""Keys of :class:`RegionPretrainer`'s ``loss_weights``."""
 
 def _cosine_logits(features: Tensor, embeddings: Tensor,
                    temperature: float) -> Tensor:
@@ -215,3 +218,26 @@ def image_text_contrastive_loss(image_features: Tensor,
     text_to_image = _cosine_logits(text_features, all_images, temperature)
     return (F.cross_entropy(image_to_text, targets) +
             F.cross_entropy(text_to_image, targets)) / 2
+
+
+def check_loss_weights(
+        loss_weights: Optional[Dict[str, float]]) -> Dict[str, float]:
+    """Fill missing weights with 1.0; refuse unknown names and negatives.
+
+    Args:
+        loss_weights (dict, optional): Loss name (:data:`LOSS_NAMES`) →
+            weight.
+
+    Returns:
+        dict[str, float]: A weight for every loss.
+    """
+    weights = dict.fromkeys(LOSS_NAMES, 1.0)
+    for name, value in (loss_weights or {}).items():
+        if name not in weights:
+            raise KeyError(f'RegionPretrainer.loss_weights: unknown loss '
+                           f'{name!r}; known: {list(LOSS_NAMES)}')
+        if value < 0:
+            raise ValueError(f'RegionPretrainer.loss_weights[{name!r}] must '
+                             f'be >= 0, got {value}')
+        weights[name] = float(value)
+    return weights

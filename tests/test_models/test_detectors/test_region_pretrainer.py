@@ -93,6 +93,53 @@ def test_student_starts_as_the_frozen_teacher(shapes_root, clip_checkpoint,
     assert model.concept_embeddings.shape == (len(CONCEPTS), 64)
 
 
+def test_mmcv_roi_align_scrambles_channels_last_maps():
+    # the dependency's behaviour the pretrainer works around: mmcv's CPU
+    # RoIAlign reads strided memory as contiguous NCHW
+    from mmcv.ops import RoIAlign
+    feats = torch.randn(1, 8, 4, 4)
+    roi = torch.tensor([[0, 0, 0, 64, 64.]])
+    align = RoIAlign(4, 1 / 16, 0, aligned=True)
+    assert torch.allclose(align(feats, roi), feats, atol=1e-6)
+    strided = feats.contiguous(memory_format=torch.channels_last)
+    assert not torch.allclose(align(strided, roi), feats, atol=1e-2)
+
+
+@pytest.mark.parametrize('use_torchvision', [False, True])
+def test_teacher_region_of_whole_image_is_its_image_embedding(
+        shapes_root, clip_checkpoint, tmp_path, use_torchvision):
+    model = _model(
+        _config(shapes_root, clip_checkpoint, tmp_path, **{
+            'model.roi_extractor.roi_layer.use_torchvision':
+            use_torchvision
+        })).eval()
+    clip = open_clip.create_model('RN-tiny')
+    clip.load_state_dict(torch.load(clip_checkpoint, weights_only=True))
+    images = torch.randn(2, 3, 64, 64)
+    rois = torch.tensor([[0, 0, 0, 64, 64.], [1, 0, 0, 64, 64.]])
+    with torch.no_grad():  # the teacher's and the diagnostics' setting
+        regions = model.embed_regions(model.teacher_backbone, images, rois)
+        expected = clip.eval().encode_image(images)
+    assert torch.allclose(regions, expected, atol=1e-4)
+
+
+def test_crop_teacher_embeds_regions_as_images(shapes_root,
+                                              clip_checkpoint, tmp_path):
+    from mmregion.models.layers.region_crops import crop_regions
+    model = _model(
+        _config(shapes_root, clip_checkpoint, tmp_path,
+                **{'model.teacher_crops': 0.5})).eval()
+    clip = open_clip.create_model('RN-tiny')
+    clip.load_state_dict(torch.load(clip_checkpoint, weights_only=True))
+    images = torch.randn(2, 3, 96, 96)
+    rois = torch.tensor([[0, 10, 20, 40, 40.], [1, 0, 0, 96, 64.]])
+    with torch.no_grad():
+        expected = clip.eval().encode_image(
+            crop_regions(images, rois, 64, 0.5))
+    assert torch.allclose(model.teacher_regions(images, rois), expected,
+                          atol=1e-4)
+
+
 def test_losses_and_gradients(shapes_root, clip_checkpoint, tmp_path):
     cfg = _config(shapes_root, clip_checkpoint, tmp_path,
                   **{'model.concept_threshold': 0.0})
