@@ -81,44 +81,33 @@ class FoldingConv2d(nn.Conv2d):
         return self._conv_forward(x, weight, bias)
 
 
-class FoldedFrozenBatchNorm2d(FrozenBatchNorm2d):
+class _FoldedNorm:
+    """Mixin: the BN is the identity while its convolution applies it."""
+
+    _fold_conv: Optional[FoldingConv2d] = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The BN, or ``x`` itself when folded.
+
+        Args:
+            x (Tensor): (B, C, H, W).
+
+        Returns:
+            Tensor: Same shape.
+        """
+        if self._fold_conv is not None and folding_active(self._fold_conv):
+            return x
+        return super().forward(x)
+
+
+class FoldedFrozenBatchNorm2d(_FoldedNorm, FrozenBatchNorm2d):
     """open_clip's ``FrozenBatchNorm2d``; the identity when its convolution
     has folded it in (eval mode without autograd)."""
 
-    _fold_conv: Optional[FoldingConv2d] = None
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Frozen BN, or ``x`` itself when folded.
-
-        Args:
-            x (Tensor): (B, C, H, W).
-
-        Returns:
-            Tensor: Same shape.
-        """
-        if self._fold_conv is not None and folding_active(self._fold_conv):
-            return x
-        return super().forward(x)
-
-
-class FoldedBatchNorm2d(nn.BatchNorm2d):
+class FoldedBatchNorm2d(_FoldedNorm, nn.BatchNorm2d):
     """``nn.BatchNorm2d``; the identity when its convolution has folded it
     in (eval mode, the BN's included, without autograd)."""
-
-    _fold_conv: Optional[FoldingConv2d] = None
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Batch norm, or ``x`` itself when folded.
-
-        Args:
-            x (Tensor): (B, C, H, W).
-
-        Returns:
-            Tensor: Same shape.
-        """
-        if self._fold_conv is not None and folding_active(self._fold_conv):
-            return x
-        return super().forward(x)
 
 
 #: BN classes that fold, and the class each becomes.
