@@ -53,10 +53,10 @@ ovd-seeds: setup
 		--data-root data/shapes_ovd --work-dir work_dirs/ovd_seeds \
 		--runs CLIP RegionCLIP random --diagnostics val \
 		--clip-corpus images=2000 object_centric=1.0 --clip-positives \
-		--clip-epochs 40 --min-freq 50 --pretrain-iters 150 \
-		--pretrain-cfg-options model.concept_threshold=0.9 \
-		optim_wrapper.optimizer.lr=0.001 \
-		--finetune-epochs 6 --finetune-recipe frozen
+		--clip-epochs 40 --min-freq 50 \
+		--offline-rpn-epochs 6 --rpn-regions 20 \
+		--pretrain-recipe grounded --pretrain-iters 600 \
+		--finetune-epochs 12 --finetune-recipe frozen
 
 lint: setup
 	$(VENV)/bin/ruff check .

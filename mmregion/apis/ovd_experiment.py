@@ -20,11 +20,14 @@ from ..synthetic.captions import CAPTION_TEMPLATES
 from .class_names import extract_text_embeddings
 from .export import export_student
 from .ovd_settings import (
+    CONFIG_DIR,
     FINETUNE_RECIPES,
+    PRETRAIN_RECIPES,
     finetune_schedule,
     prepare_data,
     pretrain_schedule,
 )
+from .ovd_rpn import offline_rpn_options, train_offline_rpn
 from .ovd_summary import format_diagnostics, format_results
 from .region_diagnostics import (
     build_region_model,
@@ -36,8 +39,6 @@ from .region_diagnostics import (
 from .runner import load_config, train
 from .tiny_clip import train_tiny_clip
 
-CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim',
-                      'configs', 'synthetic')
 PRETRAIN_CONFIG = osp.join(CONFIG_DIR, 'region-pretrain_rn-tiny_shapes.py')
 FINETUNE_CONFIG = osp.join(CONFIG_DIR, 'regionclip_rn-tiny_c4_shapes-ovd.py')
 METRIC_KEYS = ('coco/novel_ap50', 'coco/base_ap50', 'coco/all_ap50')
@@ -307,6 +308,9 @@ def run_ovd_experiment(
         preset: Optional[str] = None,
         finetune_recipe: str = 'config',
         clip_corpus: Optional[Dict[str, object]] = None,
+        pretrain_recipe: str = 'config',
+        offline_rpn_epochs: int = 0,
+        rpn_regions: int = 20,
         runs: Sequence[str] = ('CLIP', 'RegionCLIP'),
         diagnostics: Optional[str] = None,
         diagnostics_limit: Optional[int] = 100,
@@ -323,7 +327,8 @@ def run_ovd_experiment(
        all classes;
     3. RegionCLIP pretraining of a student from it
        (``configs/synthetic/region-pretrain_rn-tiny_shapes.py``), exported
-       with :func:`export_student`;
+       with :func:`export_student`, on grid regions or on the proposals of
+       an offline RPN trained on the base boxes (:func:`train_offline_rpn`);
     4. optionally the region diagnostics (:func:`diagnose`);
     5. for each initialisation in ``runs``: zero-shot AP50 with
        ground-truth boxes (region recognition alone), then the
@@ -363,6 +368,13 @@ def run_ovd_experiment(
             Defaults to ``'config'``.
         clip_corpus (dict, optional): The tiny CLIP's own corpus
             (:func:`prepare_data`). Defaults to None.
+        pretrain_recipe (str): A key of :data:`PRETRAIN_RECIPES`, under
+            ``pretrain_options``. Defaults to ``'config'``.
+        offline_rpn_epochs (int): Epochs of the offline RPN whose
+            proposals are the pretraining regions; 0: grid regions.
+            Defaults to 0.
+        rpn_regions (int): Its proposals per image (NMS 0.5), all used.
+            Defaults to 20.
         runs (Sequence[str]): Initialisations to fine-tune, from
             :data:`INITIALISATIONS`. Defaults to ``('CLIP',
             'RegionCLIP')``.
@@ -382,10 +394,13 @@ def run_ovd_experiment(
     if unknown:
         raise ValueError(f'run_ovd_experiment: unknown runs {unknown}; '
                          f'expected names from {INITIALISATIONS}')
-    if finetune_recipe not in FINETUNE_RECIPES:
-        raise ValueError(f'run_ovd_experiment: unknown finetune_recipe '
-                         f'{finetune_recipe!r}; expected one of '
-                         f'{sorted(FINETUNE_RECIPES)}')
+    for kind, recipe, known in (('finetune', finetune_recipe,
+                                 FINETUNE_RECIPES),
+                                ('pretrain', pretrain_recipe,
+                                 PRETRAIN_RECIPES)):
+        if recipe not in known:
+            raise ValueError(f'run_ovd_experiment: unknown {kind}_recipe '
+                             f'{recipe!r}; expected one of {sorted(known)}')
     settings = {k: v for k, v in locals().items() if k != 'log'}
     start = time.time()
     if threads is not None:
@@ -397,6 +412,20 @@ def run_ovd_experiment(
         prepare_data(run.data_root, seed, preset, clip_corpus)
     concepts = train_teacher(run, clip_epochs, clip_batch_size,
                              concept_min_freq, spacy_model, clip_positives)
+    pretrain_options = {
+        **PRETRAIN_RECIPES[pretrain_recipe],
+        **(pretrain_options or {})
+    }
+    if offline_rpn_epochs:
+        with run.stage('offline_rpn'):
+            rpn = train_offline_rpn(run.data_root,
+                                    osp.join(work_dir, 'offline_rpn'),
+                                    offline_rpn_epochs, seed, num_workers,
+                                    _fresh_run_state)
+        pretrain_options = {
+            **offline_rpn_options(rpn, rpn_regions),
+            **pretrain_options
+        }
     pretrain_student(run, pretrain_iters, pretrain_options)
     found = None if diagnostics is None else diagnose(
         run, diagnostics, diagnostics_limit, pretrain_options)

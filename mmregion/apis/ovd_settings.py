@@ -10,6 +10,10 @@ from ..synthetic import (
     shapes_preset,
 )
 
+CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim',
+                      'configs', 'synthetic')
+"""The synthetic configs, as installed with the package."""
+
 FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
     # the synthetic config as it is: every stage trained at lr 0.01
     config={},
@@ -33,6 +37,30 @@ FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
         'model.roi_head.use_objectness': True,
     })
 """Fine-tuning settings of the experiment (config overrides)."""
+
+
+PRETRAIN_RECIPES: Dict[str, Dict[str, object]] = dict(
+    # the synthetic pretraining config as it is (SGD at lr 0.01, T 0.01,
+    # threshold 0.1)
+    config={},
+    # RegionCLIP's pretraining, its step size made to fit the tiny CLIP:
+    # at lr 0.01 the image-text loss wipes the teacher out of the student
+    # in 20 iterations (docs/ovd_experiment.md); threshold 0.9
+    regionclip={
+        'model.concept_threshold': 0.9,
+        'optim_wrapper.optimizer.lr': 0.001,
+    },
+    # caption-grounded pseudo labels: each region's concept among those
+    # its image's captions name (RegionCLIP ranges over the whole pool),
+    # AdamW at lr 1e-4 (SGD does not move the student off its teacher
+    # within the budget: region losses of ~10 at T = 0.01)
+    grounded={
+        'model.caption_concepts': True,
+        'model.concept_threshold': 0.9,
+        'optim_wrapper.optimizer': dict(
+            _delete_=True, type='AdamW', lr=1e-4, weight_decay=0.01),
+    })
+"""Pretraining settings of the experiment (config overrides)."""
 
 
 def prepare_data(data_root: str,

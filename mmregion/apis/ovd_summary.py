@@ -62,7 +62,10 @@ def format_diagnostics(found: Dict[str, Dict[str, Dict[str, float]]]) -> str:
         f'{100 * pl["accuracy_novel"]:.1f}, base '
         f'{100 * pl["accuracy_base"]:.1f}; unfiltered '
         f'{100 * pl["accuracy_unfiltered"]:.1f}); kept background regions '
-        f'named as a shape {100 * pl["kept_shape_on_background"]:.1f}%')
+        f'named as a shape {100 * pl["kept_shape_on_background"]:.1f}%; '
+        f'regions cover {100 * pl.get("recall_novel", math.nan):.1f}% of '
+        f'the novel and {100 * pl.get("recall_base", math.nan):.1f}% of the '
+        f'base shapes')
     return '\n'.join(lines)
 
 
@@ -117,12 +120,16 @@ def summarise(seeds: List[Dict[str, object]]) -> Dict[str, object]:
             all(f[0] >= 0.5 * z[0] for f, z in zip(ft, zs)),
             'fine-tuned student > fine-tuned teacher on novel (mean)':
             mean_std([f[0] - f[1] for f in ft])[0] > 0,
+            'fine-tuned student > fine-tuned teacher on novel, every seed':
+            all(f[0] > f[1] for f in ft),
         })
     found = [r['diagnostics'] for r in seeds if r.get('diagnostics')]
     if found:
-        for key in ('accuracy', 'kept', 'accuracy_novel'):
+        for key in ('accuracy', 'kept', 'accuracy_novel', 'recall_novel',
+                    'recall_base'):
             out[f'pseudo_{key}'] = list(
-                mean_std([d['pseudo_labels'][key] for d in found]))
+                mean_std([d['pseudo_labels'].get(key, math.nan)
+                          for d in found]))
         for name in found[0]['recognition']:
             out[f'top1_{name}'] = list(
                 mean_std([d['recognition'][name]['top1'] for d in found]))

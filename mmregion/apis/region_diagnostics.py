@@ -18,6 +18,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 from torch import Tensor
 
+from ..datasets.caption_files import read_coco_captions
 from ..models.losses.region_text_losses import concept_pseudo_labels
 from .runner import load_config
 
@@ -85,9 +86,16 @@ def gt_batches(model: torch.nn.Module, data_root: str, split: str,
 
     Yields:
         tuple: ``inputs`` (B, 3, H, W) and the data samples (with
-        ``gt_instances`` in input coordinates).
+        ``gt_instances`` in input coordinates, and ``captions`` in their
+        metainfo when ``annotations/captions_{split}.json`` exists).
     """
     classes, _ = dataset_classes(data_root)
+    caption_file = osp.join(data_root, 'annotations',
+                            f'captions_{split}.json')
+    captions = {
+        image.img_id: image.captions
+        for image in read_coco_captions(caption_file)
+    } if osp.isfile(caption_file) else {}
     with DefaultScope.overwrite_default_scope('mmdet'):
         dataset = DATASETS.build(
             dict(
@@ -108,6 +116,9 @@ def gt_batches(model: torch.nn.Module, data_root: str, split: str,
         items = [dataset[i] for i in range(start,
                                            min(start + batch_size, count))]
         data = model.data_preprocessor(pseudo_collate(items), False)
+        for sample in data['data_samples']:
+            if sample.img_id in captions:
+                sample.set_metainfo(dict(captions=captions[sample.img_id]))
         yield data['inputs'], data['data_samples']
 
 
@@ -158,9 +169,9 @@ def pseudo_label_quality(model: torch.nn.Module, batches: Iterator[tuple],
     and how often they name the shape they cover.
 
     Every region of the pretraining (grid boxes or offline-RPN proposals,
-    all of them, not a sample) is labelled by
-    :func:`concept_pseudo_labels` with the model's concept pool,
-    temperature and threshold. A region *covers* a shape when its IoU with
+    all of them, not a sample) is labelled as the pretraining labels it
+    (:meth:`RegionPretrainer.pseudo_labels`: the model's concept pool,
+    temperature, threshold and ``caption_concepts``). A region *covers* a shape when its IoU with
     that ground-truth box is at least ``iou_thr``; its label is *right*
     when the concept is that shape's class name.
 
@@ -179,16 +190,15 @@ def pseudo_label_quality(model: torch.nn.Module, batches: Iterator[tuple],
         ``accuracy_base`` (same, by the covered class),
         ``accuracy_unfiltered`` (right among all covering regions),
         ``kept_shape_on_background`` (fraction of kept regions covering
-        no shape that are labelled with a shape name) and ``regions``.
+        no shape that are labelled with a shape name), ``recall_novel``
+        and ``recall_base`` (ground-truth shapes of those classes covered
+        by some region) and ``regions``.
     """
     names = list(model.concept_names)
     rows = []
     for inputs, samples in batches:
         boxes = model.regions(inputs, samples)
-        emb = model.teacher_regions(inputs, bbox2roi(boxes))
-        labels = concept_pseudo_labels(emb, model.concept_embeddings,
-                                       model.temperature,
-                                       model.concept_threshold)
+        labels = model.pseudo_labels(inputs, bbox2roi(boxes), samples)
         offset = 0
         for sample, regions in zip(samples, boxes):
             part = slice(offset, offset + len(regions))
@@ -209,8 +219,13 @@ def _region_rows(regions: Tensor, gt, labels, part: slice,
     covering = torch.zeros(len(regions), dtype=torch.bool)
     right = torch.zeros(len(regions), dtype=torch.bool)
     is_novel = torch.zeros(len(regions), dtype=torch.bool)
+    gt_novel = torch.tensor([classes[j] in novel for j in gt.labels.tolist()],
+                            dtype=torch.bool)
+    gt_found = torch.zeros(len(gt), dtype=torch.bool)
     if len(gt) and len(regions):
-        iou, match = bbox_overlaps(regions, gt.bboxes).max(dim=1)
+        overlaps = bbox_overlaps(regions, gt.bboxes)
+        gt_found = overlaps.max(dim=0).values.cpu() >= iou_thr
+        iou, match = overlaps.max(dim=1)
         covering = iou >= iou_thr
         gt_names = [classes[gt.labels[j]] for j in match.tolist()]
         right = torch.tensor([a == b for a, b in zip(named, gt_names)],
@@ -218,7 +233,8 @@ def _region_rows(regions: Tensor, gt, labels, part: slice,
         is_novel = torch.tensor([n in novel for n in gt_names],
                                 dtype=torch.bool) & covering
     return dict(kept=labels.keep[part].cpu(), covering=covering.cpu(),
-                right=right.cpu(), novel=is_novel.cpu(), shape=shape_named)
+                right=right.cpu(), novel=is_novel.cpu(), shape=shape_named,
+                gt_found=gt_found, gt_novel=gt_novel)
 
 
 def _pseudo_label_summary(rows: List[Dict[str, Tensor]]) -> Dict[str, float]:
@@ -235,6 +251,8 @@ def _pseudo_label_summary(rows: List[Dict[str, Tensor]]) -> Dict[str, float]:
         accuracy_unfiltered=_mean(right[cov].float()),
         kept_shape_on_background=_mean(
             flags['shape'][kept & ~cov].float()),
+        recall_novel=_mean(flags['gt_found'][flags['gt_novel']].float()),
+        recall_base=_mean(flags['gt_found'][~flags['gt_novel']].float()),
         regions=float(len(kept)))
 
 

@@ -1,6 +1,5 @@
 """Train a small CLIP from scratch on image-caption pairs (open_clip)."""
 import os.path as osp
-import re
 import time
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence
 
@@ -12,25 +11,9 @@ from mmengine.registry import DefaultScope
 from open_clip.loss import ClipLoss
 from torch import Tensor
 
+from ..datasets.concepts import caption_objects
 from ..fileio import atomic_save
 from ..models.backbones.clip_resnet import CLIP_PIXEL_MEAN, CLIP_PIXEL_STD
-
-
-def caption_objects(caption: str,
-                    vocabulary: Sequence[str]) -> FrozenSet[str]:
-    """The words of ``vocabulary`` a caption names (singular or plural).
-
-    Args:
-        caption (str): A caption.
-        vocabulary (Sequence[str]): Object words (singular).
-
-    Returns:
-        frozenset[str]: The named words.
-    """
-    words = set(re.findall(r'[a-z]+', caption.lower()))
-    return frozenset(
-        v for v in vocabulary
-        if v in words or v + 's' in words or v + 'es' in words)
 
 
 def multi_positive_clip_loss(image_features: Tensor, text_features: Tensor,

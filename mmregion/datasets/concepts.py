@@ -10,9 +10,11 @@ occurrence is counted; concepts below a minimum frequency are dropped.
 spaCy is an optional dependency (``pip install "mmregion[concepts]"``).
 """
 import os.path as osp
+import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (Any, FrozenSet, Iterable, List, Optional, Sequence,
+                    Tuple, Union)
 
 from ..fileio import atomic_open
 from .caption_files import read_caption_file
@@ -254,6 +256,28 @@ class ConceptPool:
         return cls(names, counts, settings.get('kind', 'root'),
                    int(settings.get('min_freq', 1)),
                    int(settings.get('captions', 0)))
+
+
+def caption_objects(caption: str,
+                    vocabulary: Sequence[str]) -> FrozenSet[str]:
+    """The concepts of ``vocabulary`` a caption names (singular or plural).
+
+    A concept is named when it occurs as whole words, its last word
+    optionally followed by ``s`` or ``es`` (regular plurals only:
+    ``'cross'`` matches ``'two crosses'``, ``'red cross'`` matches ``'a
+    red cross'``, ``'star'`` does not match ``'starry'``).
+
+    Args:
+        caption (str): A caption.
+        vocabulary (Sequence[str]): Concepts (singular, lower case).
+
+    Returns:
+        frozenset[str]: The named concepts.
+    """
+    text = ' '.join(re.findall(r'[a-z]+', caption.lower()))
+    return frozenset(
+        v for v in vocabulary
+        if re.search(r'\b' + re.escape(v) + r'(?:e?s)?\b', text))
 
 
 def _check_kind(kind: str) -> None:

@@ -27,13 +27,15 @@ def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
         clip_batch_size=8,
         clip_positives=True,
         pretrain_iters=2,
+        pretrain_recipe='grounded',
+        offline_rpn_epochs=1,
+        rpn_regions=8,
         finetune_epochs=1,
         concept_min_freq=1,
         num_workers=0,
         threads=None,
         pretrain_options={
             'train_dataloader.batch_size': 2,
-            'model.num_regions': 8
         },
         finetune_options={'train_dataloader.batch_size': 2},
         diagnostics='val',
@@ -59,7 +61,9 @@ def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
     pseudo = found['pseudo_labels']
     assert 0.0 <= pseudo['kept'] <= 1.0 and pseudo['regions'] > 0
     assert 'pseudo labels:' in table
-    assert {'tiny_clip', 'pretrain', 'diagnostics', 'zero_shot_clip',
+    assert osp.isfile(osp.join(tmp_path, 'exp', 'offline_rpn',
+                               'epoch_1.pth'))
+    assert {'tiny_clip', 'offline_rpn', 'pretrain', 'diagnostics', 'zero_shot_clip',
             'finetune_regionclip', 'total'} <= set(results['seconds'])
     assert osp.isfile(osp.join(tmp_path, 'exp', 'student_rn-tiny.pth'))
     # the pretraining teacher, the diagnostics (teacher, student, the

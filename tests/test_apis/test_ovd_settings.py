@@ -1,8 +1,9 @@
-"""Fine-tuning recipes of the synthetic OVD experiment."""
+"""Fine-tuning and pretraining recipes of the synthetic OVD experiment."""
 import pytest
 
-from mmregion.apis.ovd_experiment import FINETUNE_CONFIG
-from mmregion.apis.ovd_settings import FINETUNE_RECIPES
+from mmregion.apis.ovd_experiment import FINETUNE_CONFIG, PRETRAIN_CONFIG
+from mmregion.apis.ovd_rpn import offline_rpn_options
+from mmregion.apis.ovd_settings import FINETUNE_RECIPES, PRETRAIN_RECIPES
 from mmregion.apis.runner import load_config
 
 
@@ -14,3 +15,32 @@ def test_recipes_apply_to_the_finetuning_config(name):
     assert cfg.model.roi_head.get('use_objectness', False) is frozen
     assert cfg.model.backbone.frozen_stages == {
         'config': -1, 'regionclip': 1, 'frozen': 4}[name]
+
+
+@pytest.mark.parametrize('name', sorted(PRETRAIN_RECIPES))
+def test_recipes_apply_to_the_pretraining_config(name):
+    cfg = load_config(PRETRAIN_CONFIG, PRETRAIN_RECIPES[name])
+    optimizer = cfg.optim_wrapper.optimizer
+    assert cfg.model.get('caption_concepts', False) is (name == 'grounded')
+    assert cfg.model.concept_threshold == (0.1 if name == 'config' else 0.9)
+    if name == 'grounded':
+        # the SGD settings are replaced, not merged into AdamW's
+        assert dict(optimizer) == dict(type='AdamW', lr=1e-4,
+                                       weight_decay=0.01)
+    else:
+        assert optimizer.type == 'SGD'
+        assert optimizer.lr == (0.01 if name == 'config' else 0.001)
+    # all three losses stay on
+    assert set(cfg.model.loss_weights.values()) == {1.0}
+
+
+def test_offline_rpn_options_name_the_checkpoint(tmp_path):
+    options = offline_rpn_options(str(tmp_path / 'rpn.pth'), 7, 0.6)
+    cfg = load_config(PRETRAIN_CONFIG, options)
+    rpn = cfg.model.offline_rpn
+    assert rpn.type == 'RPN' and rpn.train_cfg is None
+    assert rpn.init_cfg.checkpoint == str(tmp_path / 'rpn.pth')
+    assert rpn.test_cfg.rpn.max_per_img == 7
+    assert rpn.test_cfg.rpn.nms.iou_threshold == 0.6
+    assert cfg.model.num_regions == 7
+    assert 'grid_boxes' in cfg.model  # unused with an offline RPN

@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from open_clip.loss import ClipLoss
 
 from mmregion.apis.ovd_experiment import object_words
-from mmregion.apis.tiny_clip import caption_objects, multi_positive_clip_loss
+from mmregion.apis.tiny_clip import multi_positive_clip_loss
+from mmregion.datasets import caption_objects
 
 SHAPES = ('circle', 'cross', 'star')
 

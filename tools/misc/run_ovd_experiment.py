@@ -63,6 +63,18 @@ def parse_args() -> argparse.Namespace:
         help='fine-tuning settings (mmregion.apis.ovd_experiment.'
         'FINETUNE_RECIPES); default: the config as it is')
     parser.add_argument(
+        '--pretrain-recipe', choices=('config', 'regionclip', 'grounded'),
+        default='config',
+        help='pretraining settings (mmregion.apis.ovd_settings.'
+        'PRETRAIN_RECIPES); default: the config as it is')
+    parser.add_argument(
+        '--offline-rpn-epochs', type=int, default=0,
+        help='train an offline RPN on the base boxes for this many epochs '
+        'and pretrain on its proposals (default 0: grid regions)')
+    parser.add_argument(
+        '--rpn-regions', type=int, default=20,
+        help='offline-RPN proposals per image (NMS 0.5)')
+    parser.add_argument(
         '--pretrain-cfg-options', nargs='+', action=DictAction,
         default=None, help='pretraining config overrides, key=value')
     parser.add_argument(
@@ -99,6 +111,9 @@ def main() -> None:
         pretrain_iters=args.pretrain_iters,
         finetune_epochs=args.finetune_epochs,
         pretrain_options=args.pretrain_cfg_options,
+        pretrain_recipe=args.pretrain_recipe,
+        offline_rpn_epochs=args.offline_rpn_epochs,
+        rpn_regions=args.rpn_regions,
         finetune_options=args.finetune_cfg_options,
         finetune_recipe=args.finetune_recipe,
         runs=args.runs,

@@ -1,6 +1,5 @@
 """RegionCLIP's region-text pretraining as an mmdet detector."""
 import copy
-import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -15,8 +14,11 @@ from torch import Tensor, nn
 from ...data.prompt_templates import Templates
 from ...datasets.concepts import ConceptPool
 from ..language.vocabulary import Vocabulary
+from ..layers.grid_regions import clipped_grid_boxes, image_boxes
 from ..layers.region_crops import crop_regions
 from ..losses.region_text_losses import (
+    PseudoLabels,
+    caption_candidates,
     check_loss_weights,
     concept_pseudo_labels,
     image_text_contrastive_loss,
@@ -110,6 +112,11 @@ class RegionPretrainer(BaseDetector):
             (:func:`crop_regions`) at its input size (16 x the pooler
             resolution), as the image-level CLIP it is was trained.
             Defaults to None.
+        caption_concepts (bool): False: a region's pseudo label ranges
+            over the whole pool (RegionCLIP). True: over the concepts its
+            image's captions name (:func:`caption_candidates`); regions of
+            an image whose captions name none are not kept. Defaults to
+            False.
         data_preprocessor (dict, optional): Our preprocessor (CLIP pixel
             statistics).
         init_cfg (dict, optional): Initialisation config.
@@ -130,6 +137,7 @@ class RegionPretrainer(BaseDetector):
                  loss_weights: Optional[Dict[str, float]] = None,
                  gather_image_text: bool = True,
                  teacher_crops: Optional[float] = None,
+                 caption_concepts: bool = False,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
@@ -159,6 +167,7 @@ class RegionPretrainer(BaseDetector):
         self.concept_threshold = concept_threshold
         self.gather_image_text = gather_image_text
         self.teacher_crops = teacher_crops
+        self.caption_concepts = caption_concepts
         vocabulary = self._concept_vocabulary(concepts, templates, cache_dir)
         self.concept_names: List[str] = vocabulary.class_names
         self.register_buffer(
@@ -254,6 +263,30 @@ class RegionPretrainer(BaseDetector):
             for part in crops.split(256)
         ]) if len(crops) else batch_inputs.new_zeros(0, teacher.embed_dim)
 
+    def pseudo_labels(self, batch_inputs: Tensor, rois: Tensor,
+                      batch_data_samples: SampleList) -> PseudoLabels:
+        """The teacher's concept labels of regions (see
+        ``caption_concepts``).
+
+        Args:
+            batch_inputs (Tensor): (B, 3, H, W) images.
+            rois (Tensor): (N, 5) rois.
+            batch_data_samples (list[DetDataSample]): Image metas, with
+                ``captions`` when ``caption_concepts``.
+
+        Returns:
+            PseudoLabels: Over the concept pool, ``keep`` with
+            ``concept_threshold``.
+        """
+        allowed = caption_candidates(
+            [self._sample_captions(s) for s in batch_data_samples],
+            self.concept_names,
+            rois[:, 0]) if self.caption_concepts else None
+        return concept_pseudo_labels(
+            self.teacher_regions(batch_inputs, rois),
+            self.concept_embeddings, self.temperature,
+            self.concept_threshold, allowed)
+
     def regions(self, batch_inputs: Tensor,
                 batch_data_samples: SampleList) -> List[Tensor]:
         """Regions of each image: offline RPN proposals or grid boxes,
@@ -274,52 +307,14 @@ class RegionPretrainer(BaseDetector):
                     batch_data_samples)
             ]
         else:
-            boxes = self._grid_boxes(batch_inputs, batch_data_samples)
+            boxes = clipped_grid_boxes(self.grid_generator, batch_inputs,
+                                       batch_data_samples)
         if self.training:
             boxes = [
                 b[torch.randperm(len(b), device=b.device)[:self.num_regions]]
                 for b in boxes
             ]
         return boxes
-
-    def _grid_boxes(self, batch_inputs: Tensor,
-                    batch_data_samples: SampleList) -> List[Tensor]:
-        """The prior generator's boxes, clipped to each image."""
-        height, width = batch_inputs.shape[-2:]
-        sizes = [(math.ceil(height / stride_h), math.ceil(width / stride_w))
-                 for stride_w, stride_h in self.grid_generator.strides]
-        priors = torch.cat(
-            self.grid_generator.grid_priors(sizes, device=batch_inputs.device))
-        areas = (priors[:, 2] - priors[:, 0]) * (priors[:, 3] - priors[:, 1])
-        boxes = []
-        for sample in batch_data_samples:
-            img_h, img_w = sample.metainfo['img_shape'][:2]
-            clipped = torch.stack([
-                priors[:, 0].clamp(0, img_w), priors[:, 1].clamp(0, img_h),
-                priors[:, 2].clamp(0, img_w), priors[:, 3].clamp(0, img_h)
-            ], 1)
-            clipped_areas = (clipped[:, 2] - clipped[:, 0]) * (
-                clipped[:, 3] - clipped[:, 1])
-            boxes.append(clipped[clipped_areas >= 0.5 * areas])
-        return boxes
-
-    @staticmethod
-    def image_boxes(batch_data_samples: SampleList,
-                    device: torch.device) -> List[Tensor]:
-        """One box covering each image (its ``img_shape``, not the padding).
-
-        Args:
-            batch_data_samples (list[DetDataSample]): Image metas.
-            device (torch.device): Device of the boxes.
-
-        Returns:
-            list[Tensor]: Per image, a (1, 4) box.
-        """
-        return [
-            torch.tensor([[0., 0., s.metainfo['img_shape'][1],
-                           s.metainfo['img_shape'][0]]],
-                         device=device) for s in batch_data_samples
-        ]
 
     def captions(self, batch_data_samples: SampleList) -> List[str]:
         """One caption per image: a random one in training, else the first.
@@ -336,17 +331,23 @@ class RegionPretrainer(BaseDetector):
         """
         picked = []
         for sample in batch_data_samples:
-            captions = sample.metainfo.get('captions')
-            if not captions:
-                raise KeyError(
-                    f"RegionPretrainer: the data sample of "
-                    f"{sample.metainfo.get('img_path', '?')} has no "
-                    f"'captions' in its metainfo; use a caption dataset and "
-                    f"add 'captions' to PackDetInputs' meta_keys")
+            captions = self._sample_captions(sample)
             index = int(torch.randint(len(captions), ())) if \
                 self.training else 0
             picked.append(captions[index])
         return picked
+
+    @staticmethod
+    def _sample_captions(sample) -> List[str]:
+        """The ``captions`` of a data sample; KeyError naming its image."""
+        captions = sample.metainfo.get('captions')
+        if not captions:
+            raise KeyError(
+                f"RegionPretrainer: the data sample of "
+                f"{sample.metainfo.get('img_path', '?')} has no "
+                f"'captions' in its metainfo; use a caption dataset and "
+                f"add 'captions' to PackDetInputs' meta_keys")
+        return list(captions)
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
@@ -364,14 +365,12 @@ class RegionPretrainer(BaseDetector):
         """
         regions = bbox2roi(self.regions(batch_inputs, batch_data_samples))
         images = bbox2roi(
-            self.image_boxes(batch_data_samples, batch_inputs.device))
+            image_boxes(batch_data_samples, batch_inputs.device))
         student = self.embed_regions(self.backbone, batch_inputs,
                                      torch.cat([regions, images]))
         region_emb, image_emb = student.split([len(regions), len(images)])
-        teacher_emb = self.teacher_regions(batch_inputs, regions)
-        labels = concept_pseudo_labels(teacher_emb, self.concept_embeddings,
-                                       self.temperature,
-                                       self.concept_threshold)
+        labels = self.pseudo_labels(batch_inputs, regions,
+                                    batch_data_samples)
         kept_emb = region_emb[labels.keep]
         weights = self.loss_weights
         losses = dict(region_keep_ratio=labels.keep.float().sum() /
@@ -447,7 +446,7 @@ class RegionPretrainer(BaseDetector):
         rois = bbox2roi([
             torch.cat([r, i]) for r, i in zip(
                 self.regions(batch_inputs, batch_data_samples),
-                self.image_boxes(batch_data_samples, batch_inputs.device))
+                image_boxes(batch_data_samples, batch_inputs.device))
         ])
         return (self.embed_regions(self.backbone, batch_inputs, rois), )
 

@@ -1,6 +1,7 @@
 from .focal_scaled_ce import FocalScaledCrossEntropyLoss
 from .region_text_losses import (
                                  PseudoLabels,
+                                 caption_candidates,
                                  concept_pseudo_labels,
                                  gather_with_grad,
                                  image_text_contrastive_loss,
@@ -9,7 +10,8 @@ from .region_text_losses import (
 )
 
 __all__ = [
-    'FocalScaledCrossEntropyLoss', 'PseudoLabels', 'concept_pseudo_labels',
+    'FocalScaledCrossEntropyLoss', 'PseudoLabels', 'caption_candidates',
+    'concept_pseudo_labels',
     'gather_with_grad', 'image_text_contrastive_loss',
     'region_distillation_loss', 'region_text_contrastive_loss'
 ]

@@ -18,12 +18,14 @@ A loss over no region is a zero that keeps the autograd graph (``0 *
 features.sum()``), so every process of a distributed run back-propagates
 through the same parameters.
 """
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmengine import dist
 from torch import Tensor
+
+from ...datasets.concepts import caption_objects
 
 
 class PseudoLabels(NamedTuple):
@@ -58,11 +60,14 @@ def _zero_loss(*tensors: Tensor) -> Tensor:
 def concept_pseudo_labels(teacher_features: Tensor,
                           concept_embeddings: Tensor,
                           temperature: float = 0.01,
-                          threshold: float = 0.1) -> PseudoLabels:
+                          threshold: float = 0.1,
+                          allowed: Optional[Tensor] = None) -> PseudoLabels:
     """Label regions with concepts by the teacher's region embeddings.
 
     ``q_ic = softmax_c(cos(t_i, l_c) / T)``; ``y_i = argmax_c q_ic``;
-    region i is kept when ``max_c q_ic > threshold``.
+    region i is kept when ``max_c q_ic > threshold``. With ``allowed``,
+    the softmax ranges over the allowed concepts of each region only (the
+    others get ``q_ic = 0``) and a region with none is not kept.
 
     Args:
         teacher_features (Tensor): (N, D) teacher region embeddings.
@@ -70,14 +75,48 @@ def concept_pseudo_labels(teacher_features: Tensor,
         temperature (float): Softmax temperature T. Defaults to 0.01.
         threshold (float): Minimum max-probability to keep a region.
             Defaults to 0.1.
+        allowed (Tensor, optional): (N, C) bool, the candidate concepts of
+            each region (e.g. those its image's captions name). Defaults
+            to None (all).
 
     Returns:
         PseudoLabels: ``probs`` (N, C), ``labels`` (N,), ``keep`` (N,).
     """
-    probs = _cosine_logits(teacher_features, concept_embeddings,
-                           temperature).float().softmax(dim=-1)
+    logits = _cosine_logits(teacher_features, concept_embeddings,
+                            temperature).float()
+    if allowed is None:
+        probs = logits.softmax(dim=-1)
+    else:
+        probs = logits.masked_fill(~allowed, float('-inf')).softmax(dim=-1)
+        probs = probs.nan_to_num(0.0)  # rows without a candidate
     max_probs, labels = probs.max(dim=-1)
     return PseudoLabels(probs, labels, max_probs > threshold)
+
+
+def caption_candidates(captions: Sequence[Sequence[str]],
+                       concept_names: Sequence[str],
+                       image_index: Tensor) -> Tensor:
+    """The concepts each region's image's captions name.
+
+    Args:
+        captions (Sequence[Sequence[str]]): Per image, its captions.
+        concept_names (Sequence[str]): The C concepts of the pool.
+        image_index (Tensor): (N,) image of each region (long).
+
+    Returns:
+        Tensor: (N, C) bool, concept c named by a caption of region i's
+        image (:func:`~mmregion.datasets.caption_objects`).
+    """
+    per_image = []
+    for image_captions in captions:
+        named = set()
+        for caption in image_captions:
+            named |= caption_objects(caption, concept_names)
+        per_image.append([name in named for name in concept_names])
+    table = torch.tensor(per_image, dtype=torch.bool,
+                         device=image_index.device).view(
+                             len(captions), len(concept_names))
+    return table[image_index.long()]
 
 
 def region_text_contrastive_loss(region_features: Tensor,

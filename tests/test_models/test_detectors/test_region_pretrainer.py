@@ -8,11 +8,13 @@ import torch
 from conftest import REPO
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import bbox2roi
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 
 from mmregion.apis import export_student, train
+from mmregion.datasets import caption_objects
 from mmregion.models.language import Vocabulary
 from mmregion.synthetic import SHAPE_CLASSES
 
@@ -265,3 +267,34 @@ def test_short_pretraining_run_exports_a_fine_tunable_student(
             assert torch.equal(state[key], value), key
     with pytest.raises(ValueError, match=r'no backbone\.\* keys'):
         export_student(clip_checkpoint, str(tmp_path / 'x.pth'))
+
+
+def test_caption_concepts_restrict_pseudo_labels(shapes_root, clip_checkpoint,
+                                                 tmp_path):
+    cfg = _config(shapes_root, clip_checkpoint, tmp_path,
+                  **{'model.concept_threshold': 0.0,
+                     'model.caption_concepts': True})
+    model = _model(cfg)
+    model.train()
+    batch = _batch(cfg, model)
+    inputs, samples = batch['inputs'], batch['data_samples']
+    rois = bbox2roi(model.regions(inputs, samples))
+    labels = model.pseudo_labels(inputs, rois, samples)
+    for i, sample in enumerate(samples):
+        named = set().union(*(caption_objects(c, CONCEPTS)
+                              for c in sample.metainfo['captions']))
+        assert named, sample.metainfo['captions']
+        part = rois[:, 0] == i
+        assert {CONCEPTS[j]
+                for j in labels.labels[part].tolist()} <= named
+        outside = [j for j, n in enumerate(CONCEPTS) if n not in named]
+        assert labels.probs[part][:, outside].abs().sum() == 0
+    losses = model.loss(inputs, samples)
+    assert all(torch.isfinite(v) for v in losses.values())
+    # without captions the error names the image
+    samples[0] = DetDataSample(metainfo={
+        k: v
+        for k, v in samples[0].metainfo.items() if k != 'captions'
+    })
+    with pytest.raises(KeyError, match='has no .captions.'):
+        model.pseudo_labels(inputs, rois, samples)

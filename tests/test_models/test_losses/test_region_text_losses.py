@@ -10,6 +10,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 
 from mmregion.models.losses import (
+    caption_candidates,
     concept_pseudo_labels,
     gather_with_grad,
     image_text_contrastive_loss,
@@ -222,3 +223,47 @@ def test_image_text_negatives_gathered_across_two_processes(tmp_path):
     single = image_text_contrastive_loss(images[:2], texts[:2], 0.5)
     first = torch.load(tmp_path / 'rank0.pth', weights_only=False)['loss']
     assert abs(single.item() - first.item()) > 1e-3
+
+
+def test_pseudo_labels_over_allowed_concepts(concepts):
+    # region 0 is nearest concept 1 but its image names only 0 and 2:
+    # the softmax ranges over those two; region 1 has no candidate
+    teacher = torch.stack([_unit(0.2, 1, 0.1, 0), _unit(1, 0, 0, 0)])
+    allowed = torch.tensor([[True, False, True], [False, False, False]])
+    labels = concept_pseudo_labels(teacher, concepts, T, 0.5, allowed)
+    assert labels.labels[0].item() == 0
+    assert labels.probs[0, 1].item() == 0
+    full = concept_pseudo_labels(teacher[:1], concepts, T, 0.5)
+    logits = full.probs[0, [0, 2]].log()
+    assert torch.allclose(labels.probs[0, [0, 2]], logits.softmax(-1),
+                          atol=1e-5)
+    assert labels.probs[1].tolist() == [0, 0, 0]
+    assert labels.keep.tolist() == [True, False]
+
+
+def test_caption_candidates_per_region():
+    names = ['circle', 'cross', 'red star', 'moon']
+    captions = [['two crosses and a circle.', 'a picture.'],
+                ['a red star on a moonlit sea.']]
+    table = caption_candidates(captions, names, torch.tensor([1, 0, 0]))
+    assert table.tolist() == [[False, False, True, False],
+                              [True, True, False, False],
+                              [True, True, False, False]]
+    assert caption_candidates([[]], names,
+                              torch.zeros(0, dtype=torch.long)).shape == (0,
+                                                                          4)
+
+
+def test_distillation_from_a_masked_teacher_is_finite(concepts):
+    # zero teacher probabilities (concepts the captions do not name) add
+    # nothing to the KL divergence
+    student = torch.stack([_unit(1, 0.5, 0, 0)]).requires_grad_()
+    teacher = torch.tensor([[0.8, 0.0, 0.2]])
+    loss = region_distillation_loss(student, concepts, teacher, T)
+    p = F.log_softmax(F.normalize(student, dim=-1) @ concepts.t() / T, -1)
+    expected = 0.8 * (math.log(0.8) - p[0, 0]) + 0.2 * (math.log(0.2) -
+                                                         p[0, 2])
+    assert torch.isfinite(loss)
+    assert torch.allclose(loss, expected, atol=1e-4)
+    loss.backward()
+    assert torch.isfinite(student.grad).all()
