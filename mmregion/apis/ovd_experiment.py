@@ -19,6 +19,7 @@ from ..fileio import dump_json_atomic
 from ..synthetic.captions import CAPTION_TEMPLATES
 from .class_names import extract_text_embeddings
 from .export import export_student
+from .ovd_rpn import offline_rpn_options, train_offline_rpn
 from .ovd_settings import (
     CONFIG_DIR,
     FINETUNE_RECIPES,
@@ -27,7 +28,6 @@ from .ovd_settings import (
     prepare_data,
     pretrain_schedule,
 )
-from .ovd_rpn import offline_rpn_options, train_offline_rpn
 from .ovd_summary import format_diagnostics, format_results
 from .region_diagnostics import (
     build_region_model,

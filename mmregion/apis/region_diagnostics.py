@@ -171,9 +171,10 @@ def pseudo_label_quality(model: torch.nn.Module, batches: Iterator[tuple],
     Every region of the pretraining (grid boxes or offline-RPN proposals,
     all of them, not a sample) is labelled as the pretraining labels it
     (:meth:`RegionPretrainer.pseudo_labels`: the model's concept pool,
-    temperature, threshold and ``caption_concepts``). A region *covers* a shape when its IoU with
-    that ground-truth box is at least ``iou_thr``; its label is *right*
-    when the concept is that shape's class name.
+    temperature, threshold and ``caption_concepts``). A region *covers*
+    a shape when its IoU with that ground-truth box is at least
+    ``iou_thr``; its label is *right* when the concept is that shape's
+    class name.
 
     Args:
         model (RegionPretrainer): From :func:`build_region_model`.

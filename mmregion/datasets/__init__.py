@@ -27,6 +27,6 @@ __all__ = [
     'LVISOVDDataset', 'segmentation_problem', 'CocoImageCaptionDataset',
     'TsvImageCaptionDataset', 'CaptionedImage', 'read_caption_file',
     'read_coco_captions', 'read_tsv_captions', 'ConceptCounts', 'ConceptPool',
-    'caption_objects', 'count_concepts', 'extract_concepts', 'load_spacy', 'FloatResize',
-    'resize_float_image'
+    'caption_objects', 'count_concepts', 'extract_concepts', 'load_spacy',
+    'FloatResize', 'resize_float_image'
 ]

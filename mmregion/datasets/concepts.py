@@ -13,8 +13,16 @@ import os.path as osp
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import (Any, FrozenSet, Iterable, List, Optional, Sequence,
-                    Tuple, Union)
+from typing import (
+    Any,
+    FrozenSet,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from ..fileio import atomic_open
 from .caption_files import read_caption_file

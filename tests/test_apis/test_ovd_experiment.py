@@ -63,8 +63,9 @@ def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
     assert 'pseudo labels:' in table
     assert osp.isfile(osp.join(tmp_path, 'exp', 'offline_rpn',
                                'epoch_1.pth'))
-    assert {'tiny_clip', 'offline_rpn', 'pretrain', 'diagnostics', 'zero_shot_clip',
-            'finetune_regionclip', 'total'} <= set(results['seconds'])
+    assert {'tiny_clip', 'offline_rpn', 'pretrain', 'diagnostics',
+            'zero_shot_clip', 'finetune_regionclip',
+            'total'} <= set(results['seconds'])
     assert osp.isfile(osp.join(tmp_path, 'exp', 'student_rn-tiny.pth'))
     # the pretraining teacher, the diagnostics (teacher, student, the
     # pseudo-labelling teacher), then zero-shot and fine-tuning of each run
