@@ -15,17 +15,8 @@ CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim',
 """The synthetic configs, as installed with the package."""
 
 FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
-    # the synthetic config as it is: every stage trained at lr 0.01
+    # the synthetic config as it is: the `frozen` recipe below
     config={},
-    # RegionCLIP's COCO recipe: stem and res2 frozen (FREEZE_AT 2), the
-    # backbone (res5 and the attention pool included) at a tenth of the
-    # learning rate; background weight 0.2 and focal scaling 0.5 are the
-    # config's already
-    regionclip={
-        'model.backbone.frozen_stages': 1,
-        'optim_wrapper.paramwise_cfg': dict(
-            custom_keys=dict(backbone=dict(lr_mult=0.1))),
-    },
     # the region embedding kept as pretrained: the whole backbone frozen,
     # only the RPN and the box regressor learn; as nothing learns the
     # background, test scores are sqrt(p * objectness) (RegionCLIP's
@@ -35,6 +26,24 @@ FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
         'optim_wrapper.paramwise_cfg': dict(
             custom_keys=dict(backbone=dict(lr_mult=0.0, decay_mult=0.0))),
         'model.roi_head.use_objectness': True,
+    },
+    # RegionCLIP's COCO recipe: stem and res2 frozen (FREEZE_AT 2), the
+    # backbone (res5 and the attention pool included) at a tenth of the
+    # learning rate; background weight 0.2 and focal scaling 0.5 are the
+    # config's already
+    regionclip={
+        'model.backbone.frozen_stages': 1,
+        'optim_wrapper.paramwise_cfg': dict(
+            custom_keys=dict(backbone=dict(lr_mult=0.1, decay_mult=1.0))),
+        'model.roi_head.use_objectness': False,
+    },
+    # every stage trained at lr 0.01 (the synthetic config before the
+    # frozen recipe won)
+    trained={
+        'model.backbone.frozen_stages': -1,
+        'optim_wrapper.paramwise_cfg': dict(
+            custom_keys=dict(backbone=dict(lr_mult=1.0, decay_mult=1.0))),
+        'model.roi_head.use_objectness': False,
     })
 """Fine-tuning settings of the experiment (config overrides)."""
 

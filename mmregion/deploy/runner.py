@@ -225,8 +225,11 @@ class ONNXDetector:
         """``RegionCLIPBBoxHead.predict_by_feat`` on per-image outputs."""
         counts = [len(p) for p in proposals]
         rois = bbox2roi([p.bboxes for p in proposals]).split(counts)
+        # ground-truth boxes as proposals carry no objectness (as in
+        # RegionCLIPRoIHead)
         objectness = ([p.scores for p in proposals]
-                      if self.contract['use_objectness'] else None)
+                      if self.contract['use_objectness'] and all(
+                          'scores' in p for p in proposals) else None)
         return self.bbox_head.predict_by_feat(
             rois=rois,
             cls_scores=tuple(logits),

@@ -10,11 +10,15 @@ from mmregion.apis.runner import load_config
 @pytest.mark.parametrize('name', sorted(FINETUNE_RECIPES))
 def test_recipes_apply_to_the_finetuning_config(name):
     cfg = load_config(FINETUNE_CONFIG, FINETUNE_RECIPES[name])
-    frozen = name == 'frozen'
+    frozen = name in ('frozen', 'config')  # the config's default is frozen
     # the frozen recipe cannot learn the background: objectness scores it
     assert cfg.model.roi_head.get('use_objectness', False) is frozen
     assert cfg.model.backbone.frozen_stages == {
-        'config': -1, 'regionclip': 1, 'frozen': 4}[name]
+        'config': 4, 'regionclip': 1, 'frozen': 4, 'trained': -1}[name]
+    backbone = cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone
+    assert (backbone.lr_mult, backbone.decay_mult) == {
+        'config': (0.0, 0.0), 'frozen': (0.0, 0.0), 'regionclip': (0.1, 1.0),
+        'trained': (1.0, 1.0)}[name]
 
 
 @pytest.mark.parametrize('name', sorted(PRETRAIN_RECIPES))

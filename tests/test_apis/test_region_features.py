@@ -192,7 +192,9 @@ def test_image_prompts_recognise_regions(tmp_path, clip_file, capsys,
     cfg = _cfg(clip_file, size=(96, 96))
     # a random CLIP's activations vanish through frozen (identity) BN;
     # trainable BN with batch statistics lets the tiny model learn quickly
-    cfg.model.backbone.update(frozen_bn=False, norm_eval=False)
+    # (and a trained backbone: the config freezes it)
+    cfg.model.backbone.update(frozen_bn=False, norm_eval=False,
+                              frozen_stages=-1)
     model, cfg = init_region_model(cfg)
     pipeline = inference_pipeline(cfg)
     train, val = _gt(root, 'train'), _gt(root, 'val')

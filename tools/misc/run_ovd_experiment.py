@@ -58,10 +58,11 @@ def parse_args() -> argparse.Namespace:
         '--finetune-epochs', type=int, default=12,
         help='detector fine-tuning epochs')
     parser.add_argument(
-        '--finetune-recipe', choices=('config', 'regionclip', 'frozen'),
+        '--finetune-recipe',
+        choices=('config', 'frozen', 'regionclip', 'trained'),
         default='config',
-        help='fine-tuning settings (mmregion.apis.ovd_experiment.'
-        'FINETUNE_RECIPES); default: the config as it is')
+        help='fine-tuning settings (mmregion.apis.ovd_settings.'
+        'FINETUNE_RECIPES); default: the config as it is (= frozen)')
     parser.add_argument(
         '--pretrain-recipe', choices=('config', 'regionclip', 'grounded'),
         default='config',

@@ -199,11 +199,14 @@ class RegionCLIP(TwoStageDetector):
     @staticmethod
     def _gt_proposals(batch_data_samples: SampleList,
                       test_mode: bool = False) -> List[InstanceData]:
-        """Ground-truth boxes as proposals (objectness 1).
+        """Ground-truth boxes as proposals.
 
         In ``test_mode`` the boxes are in original image coordinates (mmdet's
         test pipelines load annotations after ``Resize``) and are scaled by
-        the sample's ``scale_factor`` into the input's coordinates.
+        the sample's ``scale_factor`` into the input's coordinates, and they
+        carry no ``scores``: a ground-truth box has no objectness for
+        ``use_objectness`` to combine (its score is the class probability).
+        In training they have objectness 1.
         """
         proposals = []
         for sample in batch_data_samples:
@@ -217,7 +220,8 @@ class RegionCLIP(TwoStageDetector):
             if test_mode:
                 boxes = scale_boxes(boxes, sample.metainfo['scale_factor'])
             proposals.append(
-                InstanceData(bboxes=boxes, scores=boxes.new_ones(len(boxes))))
+                InstanceData(bboxes=boxes) if test_mode else InstanceData(
+                    bboxes=boxes, scores=boxes.new_ones(len(boxes))))
         return proposals
 
     def _proposals(self,

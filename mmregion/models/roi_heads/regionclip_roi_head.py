@@ -33,7 +33,8 @@ class RegionCLIPRoIHead(StandardRoIHead):
     be class-agnostic: the test vocabulary is not the training one.
 
     At test time the proposals' objectness (``scores`` of RPN results) is
-    passed to the box head when ``use_objectness=True``.
+    passed to the box head when ``use_objectness=True`` and the proposals
+    have one (ground-truth boxes as proposals have none).
 
     Args:
         use_objectness (bool): Combine class probabilities with proposal
@@ -129,7 +130,8 @@ class RegionCLIPRoIHead(StandardRoIHead):
                 num_classes=self.bbox_head.num_classes)
         results = self._bbox_forward(x, rois)
         objectness = None
-        if self.use_objectness:
+        if self.use_objectness and all('scores' in res
+                                       for res in rpn_results_list):
             objectness = [res.scores for res in rpn_results_list]
         return self.bbox_head.predict_by_feat(
             rois=rois.split(counts),

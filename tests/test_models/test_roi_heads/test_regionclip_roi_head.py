@@ -64,7 +64,8 @@ def _count_calls(module):
 
 
 def test_mask_loss_reuses_the_box_paths_res5_maps():
-    model = _model(MASK_CONFIG)
+    # a trained backbone (the config freezes it)
+    model = _model(MASK_CONFIG, **{'backbone.frozen_stages': -1})
     assert model.roi_head.share_roi_extractor
     res5_calls = _count_calls(model.backbone.layer4)
     image, samples = _batch()
