@@ -49,6 +49,7 @@ EXPECTED = {
     'ms-rcnn_resnetse': ('MaskScoringRCNN', 'ResNetSE'),
     'ms-rcnn_clip': ('MaskScoringRCNN', 'CLIPResNet'),
     'ms-rcnn': ('MaskScoringRCNN', 'ResNet'),
+    'rpn_': ('RPN', 'ResNet'),
 }
 
 

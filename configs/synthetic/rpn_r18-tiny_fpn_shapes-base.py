@@ -9,7 +9,9 @@
 #   # then in region-pretrain_rn-tiny_shapes.py:
 #   #   model.offline_rpn = {{this model}} with init_cfg=Pretrained(epoch_6)
 _base_ = 'mmdet::rpn/rpn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmregion'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmregion', 'mmregion.engine.checkpoint_loader'],
+    allow_failed_imports=False)
 
 width = 16  # base_channels (ResNet-18 uses 64)
 fpn_channels = 64
