@@ -10,19 +10,23 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
-from mmengine.logging import MessageHub
-from mmengine.runner import Runner
-from mmengine.visualization import Visualizer
 
 from ..datasets.concepts import DEFAULT_SPACY_MODEL, extract_concepts
 from ..fileio import dump_json_atomic
 from ..synthetic.captions import CAPTION_TEMPLATES
 from .class_names import extract_text_embeddings
 from .export import export_student
+from .ovd_evaluate import (
+    ap50_metrics,
+    data_options,
+    fresh_run_state,
+    zero_shot_gt,
+)
 from .ovd_rpn import offline_rpn_options, train_offline_rpn
 from .ovd_settings import (
-    CONFIG_DIR,
+    FINETUNE_CONFIG,
     FINETUNE_RECIPES,
+    PRETRAIN_CONFIG,
     PRETRAIN_RECIPES,
     finetune_schedule,
     prepare_data,
@@ -36,12 +40,9 @@ from .region_diagnostics import (
     pseudo_label_quality,
     region_recognition,
 )
-from .runner import load_config, train
+from .runner import train
 from .tiny_clip import train_tiny_clip
 
-PRETRAIN_CONFIG = osp.join(CONFIG_DIR, 'region-pretrain_rn-tiny_shapes.py')
-FINETUNE_CONFIG = osp.join(CONFIG_DIR, 'regionclip_rn-tiny_c4_shapes-ovd.py')
-METRIC_KEYS = ('coco/novel_ap50', 'coco/base_ap50', 'coco/all_ap50')
 INITIALISATIONS = ('random', 'CLIP', 'RegionCLIP')
 """Backbone initialisations the experiment compares: open_clip's random
 weights, the tiny CLIP (the teacher) and its RegionCLIP student."""
@@ -67,46 +68,6 @@ class _Run:
         yield
         self.seconds[name] = round(time.time() - began, 1)
         self.log(f'[ovd experiment] {name}: {self.seconds[name]:.1f}s')
-
-
-def _fresh_run_state() -> None:
-    """Forget the previous run's logger state (message hub, visualiser),
-    which mmengine keeps per process and a second runner would reuse."""
-    from mmdet.visualization import DetLocalVisualizer
-    MessageHub._instance_dict.clear()
-    Visualizer._instance_dict.clear()
-    DetLocalVisualizer._instance_dict.clear()
-
-
-def _data_options(run: _Run) -> Dict[str, object]:
-    """Fine-tuning config overrides for the run's dataset: its root, its
-    classes (base for training, all for evaluation) and loaders."""
-    classes, novel = dataset_classes(run.data_root)
-    ann = osp.join(run.data_root, 'annotations', 'instances_val.json')
-    options = {}
-    for split in ('train', 'val', 'test'):
-        names = [c for c in classes if c not in novel] if \
-            split == 'train' else classes
-        options.update({
-            f'{split}_dataloader.dataset.data_root': run.data_root,
-            f'{split}_dataloader.dataset.class_group': None,
-            f'{split}_dataloader.dataset.metainfo': dict(
-                classes=names, novel_classes=novel),
-            f'{split}_dataloader.num_workers': run.num_workers,
-            f'{split}_dataloader.persistent_workers': run.num_workers > 0,
-        })
-    for split in ('val', 'test'):
-        options[f'{split}_evaluator.ann_file'] = ann
-    return options
-
-
-def _metrics(metrics: Dict[str, float]) -> Dict[str, float]:
-    """Novel/base/all AP50; 0 where the model detected nothing (the metric
-    then reports no numbers)."""
-    return {
-        key.split('/')[-1]: float(metrics.get(key, 0.0))
-        for key in METRIC_KEYS
-    }
 
 
 def object_words(names: Sequence[str]) -> List[str]:
@@ -178,7 +139,7 @@ def pretrain_student(run: _Run, iters: int,
     ``run.files['student']``."""
     work_dir = osp.join(run.work_dir, 'pretrain')
     with run.stage('pretrain'):
-        _fresh_run_state()
+        fresh_run_state()
         runner = train(
             PRETRAIN_CONFIG, work_dir=work_dir, cfg_options={
                 **_pretrain_options(run),
@@ -271,12 +232,12 @@ def evaluate_init(run: _Run, name: str, finetune_epochs: int,
         'model.roi_head.bbox_head.train_vocabulary': run.files['emb_base'],
         'model.roi_head.bbox_head.test_vocabulary': run.files['emb_all'],
         'randomness': dict(seed=run.seed),
-        **_data_options(run)
+        **data_options(run.data_root, run.num_workers)
     }
     with run.stage(f'zero_shot_{name.lower()}'):
-        zero_shot = _zero_shot_gt(common, osp.join(run_dir, 'zero_shot_gt'))
+        zero_shot = zero_shot_gt(common, osp.join(run_dir, 'zero_shot_gt'))
     with run.stage(f'finetune_{name.lower()}'):
-        _fresh_run_state()
+        fresh_run_state()
         runner = train(
             FINETUNE_CONFIG, work_dir=run_dir, cfg_options={
                 **{k: v for k, v in common.items()
@@ -286,8 +247,8 @@ def evaluate_init(run: _Run, name: str, finetune_epochs: int,
                 **(options or {})
             })
         fine_tuned = runner.test()
-    return dict(init=weights, zero_shot=_metrics(zero_shot),
-                fine_tuned=_metrics(fine_tuned))
+    return dict(init=weights, zero_shot=ap50_metrics(zero_shot),
+                fine_tuned=ap50_metrics(fine_tuned))
 
 
 def run_ovd_experiment(
@@ -421,7 +382,7 @@ def run_ovd_experiment(
             rpn = train_offline_rpn(run.data_root,
                                     osp.join(work_dir, 'offline_rpn'),
                                     offline_rpn_epochs, seed, num_workers,
-                                    _fresh_run_state)
+                                    fresh_run_state)
         pretrain_options = {
             **offline_rpn_options(rpn, rpn_regions),
             **pretrain_options
@@ -457,28 +418,6 @@ def _run_files(work_dir: str) -> Dict[str, str]:
         emb_base=osp.join(work_dir, 'emb_rn-tiny_base.pth'),
         emb_all=osp.join(work_dir, 'emb_rn-tiny_all.pth'),
         student=osp.join(work_dir, 'student_rn-tiny.pth'))
-
-
-def _zero_shot_gt(options: Dict[str, object],
-                  work_dir: str) -> Dict[str, float]:
-    """Evaluate the fine-tuning config zero-shot on ground-truth boxes,
-    its backbone weights loaded from ``model.backbone.checkpoint``.
-
-    ``tools/test.py`` loads a whole detector checkpoint and does not
-    initialise the model, which would leave a backbone given only by its
-    ``checkpoint`` random; here ``init_weights`` loads it.
-    """
-    _fresh_run_state()
-    runner = Runner.from_cfg(
-        load_config(
-            FINETUNE_CONFIG, {
-                **options, 'model.proposal_source': 'gt',
-                'model.roi_head.bbox_head.no_box_delta': True,
-                # every class of every box, ranked by its probability
-                'model.test_cfg.rcnn.score_thr': 0.0
-            }, work_dir))
-    runner.model.init_weights()
-    return runner.test()
 
 
 def _caption_templates() -> List[str]:

@@ -13,6 +13,8 @@ from ..synthetic import (
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim',
                       'configs', 'synthetic')
 """The synthetic configs, as installed with the package."""
+PRETRAIN_CONFIG = osp.join(CONFIG_DIR, 'region-pretrain_rn-tiny_shapes.py')
+FINETUNE_CONFIG = osp.join(CONFIG_DIR, 'regionclip_rn-tiny_c4_shapes-ovd.py')
 
 FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
     # the synthetic config as it is: the `frozen` recipe below
