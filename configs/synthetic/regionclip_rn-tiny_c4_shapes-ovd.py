@@ -14,14 +14,13 @@
 #       --checkpoint CLIP.pth --names-file ... --out data/shapes/emb_base.pth
 _base_ = [
     '../regionclip/_base_/regionclip_rn50_c4.py',
-    'mmdet::_base_/default_runtime.py'
+    '../_base_/datasets/shapes_ovd.py', 'mmdet::_base_/default_runtime.py'
 ]
 clip_model = 'RN-tiny'
 res4_channels = 128
 embed_dim = 64
 pooler_size = 4
 data_root = 'data/shapes/'
-image_size = (192, 192)
 
 model = dict(
     proposal_source='rpn',
@@ -89,54 +88,6 @@ model = dict(
         # chosen on the heldout split (docs/ovd_experiment.md)
         rcnn=dict(nms=dict(type='nms', iou_threshold=0.3))))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='SyntheticShapesDataset',
-        data_root=data_root,
-        class_group='base',
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img=''),
-        filter_cfg=dict(filter_empty_gt=True),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='SyntheticShapesDataset',
-        data_root=data_root,
-        class_group='all',
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img=''),
-        test_mode=True,
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='OVDMetric', ann_file=data_root + 'annotations/instances_val.json',
-    metric='bbox')
-test_evaluator = val_evaluator
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=12)
 val_cfg = dict(type='ValLoop')

@@ -4,18 +4,20 @@
 # agnostic), evaluated by proposal recall on all shapes, novel included.
 #
 #   python tools/misc/make_synthetic.py data/shapes_ovd --preset ovd
-#   python tools/train.py THIS_CONFIG \
-#       --cfg-options data_root=data/shapes_ovd/   # or edit data_root
+#   python tools/train.py THIS_CONFIG --cfg-options \
+#       train_dataloader.dataset.data_root=data/shapes_ovd/ ...  # each loader
 #   # then in region-pretrain_rn-tiny_shapes.py:
 #   #   model.offline_rpn = {{this model}} with init_cfg=Pretrained(epoch_6)
-_base_ = 'mmdet::rpn/rpn_r50_fpn_1x_coco.py'
+_base_ = [
+    'mmdet::_base_/models/rpn_r50_fpn.py', '../_base_/datasets/shapes_ovd.py',
+    'mmdet::_base_/schedules/schedule_1x.py', 'mmdet::_base_/default_runtime.py'
+]
 custom_imports = dict(
     imports=['mmregion', 'mmregion.engine.checkpoint_loader'],
     allow_failed_imports=False)
 
 width = 16  # base_channels (ResNet-18 uses 64)
 fpn_channels = 64
-image_size = (192, 192)
 epochs = 6
 data_root = 'data/shapes/'
 
@@ -35,50 +37,17 @@ model = dict(
         rpn=dict(nms_pre=1000, max_per_img=100,
                  nms=dict(type='nms', iou_threshold=0.7))))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    dataset=dict(
-        _delete_=True,
-        type='SyntheticShapesDataset',
-        data_root=data_root,
-        class_group='base',
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img=''),
-        filter_cfg=dict(filter_empty_gt=True),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    dataset=dict(
-        _delete_=True,
-        type='SyntheticShapesDataset',
-        data_root=data_root,
-        class_group='all',
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img=''),
-        test_mode=True,
-        pipeline=test_pipeline))
+# the dataset base's loaders (base boxes for training, all shapes for the
+# recall), 8 images a batch; recall of the 100 proposals (COCO AR)
+train_dataloader = dict(batch_size=8)
+val_dataloader = dict(batch_size=8)
 test_dataloader = val_dataloader
 val_evaluator = dict(
+    _delete_=True,
+    type='CocoMetric',
     ann_file=data_root + 'annotations/instances_val.json',
-    metric='proposal_fast', proposal_nums=(10, 30, 100))
+    metric='proposal',
+    proposal_nums=(10, 30, 100))
 test_evaluator = val_evaluator
 
 train_cfg = dict(max_epochs=epochs, val_interval=epochs)
