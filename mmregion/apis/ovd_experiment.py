@@ -362,6 +362,10 @@ def run_ovd_experiment(
         if recipe not in known:
             raise ValueError(f'run_ovd_experiment: unknown {kind}_recipe '
                              f'{recipe!r}; expected one of {sorted(known)}')
+    if offline_rpn_epochs < 0 or rpn_regions < 1:
+        raise ValueError(f'run_ovd_experiment: offline_rpn_epochs must be '
+                         f'>= 0 (0: grid regions) and rpn_regions >= 1, got '
+                         f'{offline_rpn_epochs} and {rpn_regions}')
     settings = {k: v for k, v in locals().items() if k != 'log'}
     start = time.time()
     if threads is not None:

@@ -2,6 +2,7 @@
 import json
 import os.path as osp
 
+import pytest
 from mmengine.registry import DefaultScope
 
 from mmregion.apis import format_results, run_ovd_experiment
@@ -72,3 +73,15 @@ def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
     # start from the weights they name
     clip, student = 'clip_rn-tiny.pth', 'student_rn-tiny.pth'
     assert loaded == [clip, clip, student, clip] + [clip] * 2 + [student] * 2
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(offline_rpn_epochs=-1), 'offline_rpn_epochs must be >= 0'),
+    (dict(rpn_regions=0), 'rpn_regions >= 1, got 0 and 0'),
+    (dict(pretrain_recipe='paper'), "unknown pretrain_recipe 'paper'"),
+])
+def test_bad_settings_are_named_before_any_stage(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=message):
+        run_ovd_experiment(data_root=str(tmp_path / 'none'),
+                           work_dir=str(tmp_path / 'exp'), **changes)
+    assert not (tmp_path / 'exp').exists()
