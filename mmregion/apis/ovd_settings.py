@@ -109,7 +109,8 @@ def prepare_data(data_root: str,
 
 def finetune_schedule(epochs: int) -> Dict[str, object]:
     """Fine-tuning overrides for ``epochs`` epochs (lr steps at 75% and
-    92%), without validation: the experiment tests once after training.
+    92%), without validation: the experiment tests once after training and
+    keeps the last checkpoint only.
 
     Args:
         epochs (int): Training epochs.
@@ -119,6 +120,7 @@ def finetune_schedule(epochs: int) -> Dict[str, object]:
     """
     return {
         'train_cfg.max_epochs': epochs,
+        'default_hooks.checkpoint.max_keep_ckpts': 1,
         'val_dataloader': None,
         'val_cfg': None,
         'val_evaluator': None,

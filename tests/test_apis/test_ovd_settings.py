@@ -3,7 +3,12 @@ import pytest
 
 from mmregion.apis.ovd_experiment import FINETUNE_CONFIG, PRETRAIN_CONFIG
 from mmregion.apis.ovd_rpn import offline_rpn_options
-from mmregion.apis.ovd_settings import FINETUNE_RECIPES, PRETRAIN_RECIPES
+from mmregion.apis.ovd_settings import (
+    FINETUNE_RECIPES,
+    PRETRAIN_RECIPES,
+    finetune_schedule,
+    pretrain_schedule,
+)
 from mmregion.apis.runner import load_config
 
 
@@ -48,3 +53,20 @@ def test_offline_rpn_options_name_the_checkpoint(tmp_path):
     assert rpn.test_cfg.rpn.nms.iou_threshold == 0.6
     assert cfg.model.num_regions == 7
     assert 'grid_boxes' in cfg.model  # unused with an offline RPN
+
+
+def test_finetune_schedule_steps_and_keeps_the_last_checkpoint():
+    cfg = load_config(FINETUNE_CONFIG, finetune_schedule(8))
+    assert cfg.train_cfg.max_epochs == 8
+    assert cfg.param_scheduler[1].end == 8
+    assert cfg.param_scheduler[1].milestones == [6, 7]
+    # one test after training, on the last checkpoint only
+    assert cfg.val_dataloader is None and cfg.val_evaluator is None
+    assert cfg.default_hooks.checkpoint.max_keep_ckpts == 1
+
+
+def test_pretrain_schedule_saves_once_at_the_end():
+    cfg = load_config(PRETRAIN_CONFIG, pretrain_schedule(50))
+    assert cfg.train_cfg.max_iters == 50
+    assert cfg.param_scheduler[1].milestones == [40]
+    assert cfg.default_hooks.checkpoint.interval == 50
