@@ -23,7 +23,9 @@ def test_matches_open_clip_attention_pool(grid):
     expected = pool(x)
     scale = float(expected.abs().max())
     assert scale > 1
-    torch.testing.assert_close(out, expected, rtol=0, atol=2e-6 * scale)
+    # float32 rounding of attention logits of ~scale: 2.5e-6 of it seen on
+    # one CPU, a wrong pooled token is off by O(scale)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-5 * scale)
     (grad, ) = torch.autograd.grad(out.sum(), x)
     (ref, ) = torch.autograd.grad(expected.sum(), x)
     torch.testing.assert_close(grad,
