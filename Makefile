@@ -56,7 +56,7 @@ ovd-seeds: setup
 		--clip-epochs 40 --min-freq 50 \
 		--offline-rpn-epochs 6 --rpn-regions 20 \
 		--pretrain-recipe grounded --pretrain-iters 600 \
-		--finetune-epochs 12 --finetune-recipe frozen
+		--finetune-epochs 12 --finetune-recipe quality
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -4,16 +4,18 @@ tiny CLIP → RegionCLIP pretraining → fine-tuning on base boxes → OVD AP50.
 import contextlib
 import os
 import os.path as osp
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
 
-from ..datasets.concepts import DEFAULT_SPACY_MODEL, extract_concepts
+from ..datasets.concepts import (
+    DEFAULT_SPACY_MODEL,
+    ConceptPool,
+    extract_concepts,
+)
 from ..fileio import dump_json_atomic
-from ..synthetic.captions import CAPTION_TEMPLATES
 from .class_names import extract_text_embeddings
 from .export import export_student
 from .ovd_evaluate import (
@@ -28,7 +30,9 @@ from .ovd_settings import (
     FINETUNE_RECIPES,
     PRETRAIN_CONFIG,
     PRETRAIN_RECIPES,
+    caption_templates,
     finetune_schedule,
+    object_words,
     prepare_data,
     pretrain_schedule,
 )
@@ -60,6 +64,17 @@ class _Run:
     log: Callable[[str], None]
     seconds: Dict[str, float] = field(default_factory=dict)
     files: Dict[str, str] = field(default_factory=dict)
+    reuse: bool = False
+    reused: List[str] = field(default_factory=list)
+
+    def reusable(self, name: str, *paths: str) -> bool:
+        """Whether stage ``name`` may be skipped: ``reuse`` is on and all
+        its ``paths`` exist (then logged and recorded in ``reused``)."""
+        if not (self.reuse and all(osp.isfile(p) for p in paths)):
+            return False
+        self.reused.append(name)
+        self.log(f'[ovd experiment] {name}: reusing ' + ', '.join(paths))
+        return True
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -68,21 +83,6 @@ class _Run:
         yield
         self.seconds[name] = round(time.time() - began, 1)
         self.log(f'[ovd experiment] {name}: {self.seconds[name]:.1f}s')
-
-
-def object_words(names: Sequence[str]) -> List[str]:
-    """The concepts that name objects: the pool less the nouns of the
-    synthetic caption templates ('background', 'picture', 'image').
-
-    Args:
-        names (Sequence[str]): Concept names.
-
-    Returns:
-        list[str]: The object concepts, in order.
-    """
-    template_words = set(re.findall(r'[a-z]+',
-                                    ' '.join(CAPTION_TEMPLATES)))
-    return [n for n in names if n not in template_words]
 
 
 def train_teacher(run: _Run, epochs: int, batch_size: int,
@@ -106,6 +106,10 @@ def train_teacher(run: _Run, epochs: int, batch_size: int,
         dict[str, int]: The concept pool (name → caption frequency).
     """
     files = run.files
+    if run.reusable('tiny_clip', files['concepts'], files['clip'],
+                    files['emb_base'], files['emb_all']):
+        pool = ConceptPool.load(files['concepts'])
+        return dict(zip(pool.names, pool.counts))
     with run.stage('concepts'):
         pool = extract_concepts(
             osp.join(run.data_root, 'annotations', 'captions_train.json'),
@@ -124,7 +128,7 @@ def train_teacher(run: _Run, epochs: int, batch_size: int,
                         if positives else None,
                         log=run.log)
         classes, novel = dataset_classes(run.data_root)
-        templates = _caption_templates()
+        templates = caption_templates()
         for key, names in (('emb_base', [c for c in classes
                                          if c not in novel]),
                            ('emb_all', classes)):
@@ -138,6 +142,8 @@ def pretrain_student(run: _Run, iters: int,
     """RegionCLIP pretraining of a student of the tiny CLIP, exported to
     ``run.files['student']``."""
     work_dir = osp.join(run.work_dir, 'pretrain')
+    if run.reusable('pretrain', run.files['student']):
+        return
     with run.stage('pretrain'):
         fresh_run_state()
         runner = train(
@@ -275,6 +281,7 @@ def run_ovd_experiment(
         runs: Sequence[str] = ('CLIP', 'RegionCLIP'),
         diagnostics: Optional[str] = None,
         diagnostics_limit: Optional[int] = 100,
+        reuse: bool = False,
         log: Callable[[str], None] = print) -> Dict[str, object]:
     """Compare detectors fine-tuned from a tiny CLIP, from its RegionCLIP
     student (and from random weights).
@@ -342,14 +349,19 @@ def run_ovd_experiment(
         diagnostics (str, optional): Split for :func:`diagnose`; None
             skips it. Defaults to None.
         diagnostics_limit (int, optional): Images of that split.
+        reuse (bool): Skip the stages whose outputs ``work_dir`` holds
+            already (the tiny CLIP with its concepts and embeddings, the
+            offline RPN, the student), e.g. to fine-tune again with another
+            recipe; the zero-shot tests and fine-tuning always run.
+            Defaults to False.
         log (Callable): Receives progress lines. Defaults to ``print``.
 
     Returns:
         dict: ``runs`` (name → ``zero_shot`` and ``fine_tuned`` metrics
         ``novel_ap50``/``base_ap50``/``all_ap50``), ``seconds`` (stage →
-        wall time), ``concepts``, ``diagnostics`` (or None), the written
-        ``files`` and the ``settings``; also saved as
-        ``work_dir/results.json``.
+        wall time), ``reused`` (the stages skipped), ``concepts``,
+        ``diagnostics`` (or None), the written ``files`` and the
+        ``settings``; also saved as ``work_dir/results.json``.
     """
     unknown = [r for r in runs if r not in INITIALISATIONS]
     if unknown:
@@ -370,7 +382,8 @@ def run_ovd_experiment(
     start = time.time()
     if threads is not None:
         torch.set_num_threads(threads)
-    run = _Run(data_root.rstrip('/') + '/', work_dir, seed, num_workers, log)
+    run = _Run(data_root.rstrip('/') + '/', work_dir, seed, num_workers, log,
+               reuse=reuse)
     os.makedirs(work_dir, exist_ok=True)
     run.files = _run_files(work_dir)
     with run.stage('data'):
@@ -382,11 +395,14 @@ def run_ovd_experiment(
         **(pretrain_options or {})
     }
     if offline_rpn_epochs:
-        with run.stage('offline_rpn'):
-            rpn = train_offline_rpn(run.data_root,
-                                    osp.join(work_dir, 'offline_rpn'),
-                                    offline_rpn_epochs, seed, num_workers,
-                                    fresh_run_state)
+        rpn = osp.join(work_dir, 'offline_rpn',
+                       f'epoch_{offline_rpn_epochs}.pth')
+        if not run.reusable('offline_rpn', rpn):
+            with run.stage('offline_rpn'):
+                rpn = train_offline_rpn(run.data_root,
+                                        osp.join(work_dir, 'offline_rpn'),
+                                        offline_rpn_epochs, seed,
+                                        num_workers, fresh_run_state)
         pretrain_options = {
             **offline_rpn_options(rpn, rpn_regions),
             **pretrain_options
@@ -404,6 +420,7 @@ def run_ovd_experiment(
     results = dict(
         runs=evaluated,
         seconds=run.seconds,
+        reused=run.reused,
         concepts=concepts,
         diagnostics=found,
         files=run.files,
@@ -422,9 +439,3 @@ def _run_files(work_dir: str) -> Dict[str, str]:
         emb_base=osp.join(work_dir, 'emb_rn-tiny_base.pth'),
         emb_all=osp.join(work_dir, 'emb_rn-tiny_all.pth'),
         student=osp.join(work_dir, 'student_rn-tiny.pth'))
-
-
-def _caption_templates() -> List[str]:
-    """The prompt templates of the synthetic pretraining config."""
-    from mmengine.config import Config
-    return list(Config.fromfile(PRETRAIN_CONFIG).caption_templates)

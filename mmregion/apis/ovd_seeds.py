@@ -23,7 +23,9 @@ def run_ovd_seeds(seeds: Sequence[int] = (0, 1, 2),
         data_root (str): Prefix of the per-seed dataset roots.
         work_dir (str): Outputs; seed ``s`` in ``work_dir/seed{s}`` (a
             seed whose ``results.json`` exists there is read, not run
-            again), the summary in ``work_dir/summary.json``.
+            again, unless ``reuse`` is among ``kwargs``: then it runs again,
+            reusing its finished stages), the summary in
+            ``work_dir/summary.json``.
         log (Callable): Receives progress lines and the tables.
         **kwargs: Further :func:`run_ovd_experiment` arguments; ``runs``
             must include ``'CLIP'`` and ``'RegionCLIP'``.
@@ -37,7 +39,7 @@ def run_ovd_seeds(seeds: Sequence[int] = (0, 1, 2),
     for seed in seeds:
         seed_dir = osp.join(work_dir, f'seed{seed}')
         done = osp.join(seed_dir, 'results.json')
-        if osp.isfile(done):
+        if osp.isfile(done) and not kwargs.get('reuse'):
             # finished before (e.g. by a parallel run of that seed alone)
             log(f'[ovd seeds] seed {seed}: reusing {done}')
             with open(done) as f:

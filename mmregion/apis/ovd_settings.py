@@ -1,7 +1,8 @@
 """Settings of the synthetic open-vocabulary experiment: its data, the
 fine-tuning recipes and the schedules."""
 import os.path as osp
-from typing import Dict, Optional
+import re
+from typing import Dict, List, Optional, Sequence
 
 from ..synthetic import (
     ShapesConfig,
@@ -9,6 +10,7 @@ from ..synthetic import (
     generate_split,
     shapes_preset,
 )
+from ..synthetic.captions import CAPTION_TEMPLATES
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim',
                       'configs', 'synthetic')
@@ -16,18 +18,31 @@ CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim',
 PRETRAIN_CONFIG = osp.join(CONFIG_DIR, 'region-pretrain_rn-tiny_shapes.py')
 FINETUNE_CONFIG = osp.join(CONFIG_DIR, 'regionclip_rn-tiny_c4_shapes-ovd.py')
 
+_FROZEN: Dict[str, object] = {
+    'model.backbone.frozen_stages': 4,
+    'optim_wrapper.paramwise_cfg': dict(
+        custom_keys=dict(backbone=dict(lr_mult=0.0, decay_mult=0.0))),
+    'model.roi_head.use_objectness': True,
+}
+
 FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
-    # the synthetic config as it is: the `frozen` recipe below
+    # the synthetic config as it is: the `quality` recipe below
     config={},
     # the region embedding kept as pretrained: the whole backbone frozen,
     # only the RPN and the box regressor learn; as nothing learns the
     # background, test scores are sqrt(p * objectness) (RegionCLIP's
-    # MULTIPLY_RPN_SCORE)
-    frozen={
-        'model.backbone.frozen_stages': 4,
-        'optim_wrapper.paramwise_cfg': dict(
-            custom_keys=dict(backbone=dict(lr_mult=0.0, decay_mult=0.0))),
-        'model.roi_head.use_objectness': True,
+    # MULTIPLY_RPN_SCORE); the default of stops 20 and 21
+    frozen={**_FROZEN, 'model.roi_head.quality_head': None},
+    # `frozen`, the objectness multiplied by a class-agnostic localization
+    # quality learnt from the base boxes (RegionQualityHead), to the 4th
+    # power (the config's default since stop 22)
+    quality={
+        **_FROZEN, 'model.roi_head.quality_head':
+        dict(
+            type='RegionQualityHead',
+            in_channels=128,
+            roi_size=4,
+            score_power=4.0)
     },
     # RegionCLIP's COCO recipe: stem and res2 frozen (FREEZE_AT 2), the
     # backbone (res5 and the attention pool included) at a tenth of the
@@ -38,6 +53,7 @@ FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
         'optim_wrapper.paramwise_cfg': dict(
             custom_keys=dict(backbone=dict(lr_mult=0.1, decay_mult=1.0))),
         'model.roi_head.use_objectness': False,
+        'model.roi_head.quality_head': None,
     },
     # every stage trained at lr 0.01 (the synthetic config before the
     # frozen recipe won)
@@ -46,6 +62,7 @@ FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
         'optim_wrapper.paramwise_cfg': dict(
             custom_keys=dict(backbone=dict(lr_mult=1.0, decay_mult=1.0))),
         'model.roi_head.use_objectness': False,
+        'model.roi_head.quality_head': None,
     })
 """Fine-tuning settings of the experiment (config overrides)."""
 
@@ -147,3 +164,28 @@ def pretrain_schedule(iters: int) -> Dict[str, object]:
         'param_scheduler.1.milestones': [int(iters * 0.8)],
         'default_hooks.checkpoint.interval': iters,
     }
+
+
+def object_words(names: Sequence[str]) -> List[str]:
+    """The concepts that name objects: the pool less the nouns of the
+    synthetic caption templates ('background', 'picture', 'image').
+
+    Args:
+        names (Sequence[str]): Concept names.
+
+    Returns:
+        list[str]: The object concepts, in order.
+    """
+    template_words = set(re.findall(r'[a-z]+',
+                                    ' '.join(CAPTION_TEMPLATES)))
+    return [n for n in names if n not in template_words]
+
+
+def caption_templates() -> List[str]:
+    """The prompt templates of the synthetic pretraining config.
+
+    Returns:
+        list[str]: Templates with ``{}`` for the class name.
+    """
+    from mmengine.config import Config
+    return list(Config.fromfile(PRETRAIN_CONFIG).caption_templates)

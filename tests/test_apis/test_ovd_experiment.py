@@ -74,6 +74,27 @@ def test_experiment_runs_every_stage(shapes_root, tmp_path, monkeypatch):
     clip, student = 'clip_rn-tiny.pth', 'student_rn-tiny.pth'
     assert loaded == [clip, clip, student, clip] + [clip] * 2 + [student] * 2
 
+    # again with reuse: the teacher, offline RPN and student are read, not
+    # trained; the student is fine-tuned again
+    exp = tmp_path / 'exp'
+    kept = {f: osp.getmtime(exp / f) for f in
+            (clip, student, 'emb_rn-tiny_all.pth', 'offline_rpn/epoch_1.pth')}
+    lines.clear()
+    again = run_ovd_experiment(
+        data_root=shapes_root, work_dir=str(exp), clip_epochs=1,
+        pretrain_recipe='grounded', offline_rpn_epochs=1, rpn_regions=8,
+        finetune_epochs=1, num_workers=0, threads=None, reuse=True,
+        runs=('RegionCLIP', ),
+        finetune_options={'train_dataloader.batch_size': 2},
+        log=lines.append)
+    assert again['reused'] == ['tiny_clip', 'offline_rpn', 'pretrain']
+    assert {f: osp.getmtime(exp / f) for f in kept} == kept
+    assert set(again['concepts']) == set(results['concepts'])
+    assert 'tiny_clip' not in again['seconds']
+    assert 'finetune_regionclip' in again['seconds']
+    assert lines[1].startswith('[ovd experiment] tiny_clip: reusing ')
+    assert json.load(open(exp / 'results.json'))['reused'] == again['reused']
+
 
 @pytest.mark.parametrize('changes, message', [
     (dict(offline_rpn_epochs=-1), 'offline_rpn_epochs must be >= 0'),

@@ -15,15 +15,28 @@ from mmregion.apis.runner import load_config
 @pytest.mark.parametrize('name', sorted(FINETUNE_RECIPES))
 def test_recipes_apply_to_the_finetuning_config(name):
     cfg = load_config(FINETUNE_CONFIG, FINETUNE_RECIPES[name])
-    frozen = name in ('frozen', 'config')  # the config's default is frozen
+    # the config's default is the quality recipe, frozen with a quality head
+    frozen = name in ('frozen', 'quality', 'config')
     # the frozen recipe cannot learn the background: objectness scores it
     assert cfg.model.roi_head.get('use_objectness', False) is frozen
     assert cfg.model.backbone.frozen_stages == {
-        'config': 4, 'regionclip': 1, 'frozen': 4, 'trained': -1}[name]
+        'config': 4, 'regionclip': 1, 'frozen': 4, 'quality': 4,
+        'trained': -1}[name]
     backbone = cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone
     assert (backbone.lr_mult, backbone.decay_mult) == {
-        'config': (0.0, 0.0), 'frozen': (0.0, 0.0), 'regionclip': (0.1, 1.0),
-        'trained': (1.0, 1.0)}[name]
+        'config': (0.0, 0.0), 'frozen': (0.0, 0.0), 'quality': (0.0, 0.0),
+        'regionclip': (0.1, 1.0), 'trained': (1.0, 1.0)}[name]
+    quality = cfg.model.roi_head.get('quality_head')
+    if name in ('quality', 'config'):
+        assert quality.type == 'RegionQualityHead'
+        # the recipe repeats the config's head: the two cannot drift apart
+        assert dict(quality) == FINETUNE_RECIPES['quality'][
+            'model.roi_head.quality_head']
+        assert (quality.in_channels, quality.roi_size) == (
+            cfg.model.roi_head.bbox_roi_extractor.out_channels,
+            cfg.model.roi_head.bbox_roi_extractor.roi_layer.output_size)
+    else:
+        assert quality is None
 
 
 @pytest.mark.parametrize('name', sorted(PRETRAIN_RECIPES))

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from open_clip.loss import ClipLoss
 
-from mmregion.apis.ovd_experiment import object_words
+from mmregion.apis.ovd_settings import object_words
 from mmregion.apis.tiny_clip import multi_positive_clip_loss
 from mmregion.datasets import caption_objects
 

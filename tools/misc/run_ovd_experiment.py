@@ -59,10 +59,10 @@ def parse_args() -> argparse.Namespace:
         help='detector fine-tuning epochs')
     parser.add_argument(
         '--finetune-recipe',
-        choices=('config', 'frozen', 'regionclip', 'trained'),
+        choices=('config', 'quality', 'frozen', 'regionclip', 'trained'),
         default='config',
         help='fine-tuning settings (mmregion.apis.ovd_settings.'
-        'FINETUNE_RECIPES); default: the config as it is (= frozen)')
+        'FINETUNE_RECIPES); default: the config as it is (= quality)')
     parser.add_argument(
         '--pretrain-recipe', choices=('config', 'regionclip', 'grounded'),
         default='config',
@@ -85,6 +85,11 @@ def parse_args() -> argparse.Namespace:
         '--diagnostics', default=None, metavar='SPLIT',
         help='measure region top-1 accuracy and pseudo-label quality on '
         'this split (e.g. heldout, val)')
+    parser.add_argument(
+        '--reuse', action='store_true',
+        help='skip the stages whose outputs the work dir holds already '
+        '(tiny CLIP, offline RPN, student) and fine-tune again; a seed\'s '
+        'results.json is then run again, not read')
     parser.add_argument(
         '--min-freq', type=int, default=100,
         help='concept-pool frequency threshold')
@@ -119,6 +124,7 @@ def main() -> None:
         finetune_recipe=args.finetune_recipe,
         runs=args.runs,
         diagnostics=args.diagnostics,
+        reuse=args.reuse,
         concept_min_freq=args.min_freq,
         spacy_model=args.spacy_model,
         num_workers=args.num_workers,

@@ -2,11 +2,13 @@
 (→ an optional class-agnostic mask head on the res5 maps)."""
 from typing import Callable, List, Optional, Tuple
 
+import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.utils import empty_instances
 from mmdet.registry import MODELS
-from mmdet.structures.bbox import bbox2roi
-from mmdet.utils import ConfigType, InstanceList
+from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox2roi, get_box_tensor
+from mmdet.utils import ConfigType, InstanceList, OptConfigType
 from torch import Tensor
 
 
@@ -34,19 +36,40 @@ class RegionCLIPRoIHead(StandardRoIHead):
 
     At test time the proposals' objectness (``scores`` of RPN results) is
     passed to the box head when ``use_objectness=True`` and the proposals
-    have one (ground-truth boxes as proposals have none).
+    have one (ground-truth boxes as proposals have none). With a
+    ``quality_head`` (:class:`RegionQualityHead`), the objectness is first
+    multiplied by the predicted localization quality of each proposal
+    (raised to the head's ``score_power``); the
+    head learns from the training boxes on the res4 RoI features, detached.
 
     Args:
         use_objectness (bool): Combine class probabilities with proposal
             objectness at test time. Defaults to False.
+        quality_head (dict, optional): A class-agnostic quality head config
+            (needs ``use_objectness``). Defaults to None.
         **kwargs: :class:`StandardRoIHead` arguments (``bbox_roi_extractor``,
             ``bbox_head``, ``mask_roi_extractor``, ``mask_head``,
             ``train_cfg`` with ``mask_size`` for masks, ``test_cfg`` with
             ``mask_thr_binary``).
     """
 
-    def __init__(self, *args, use_objectness: bool = False, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 use_objectness: bool = False,
+                 quality_head: OptConfigType = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if quality_head is not None and not use_objectness:
+            raise ValueError(
+                'RegionCLIPRoIHead: quality_head multiplies the objectness; '
+                'it needs use_objectness=True')
+        if quality_head is not None and getattr(
+                self.bbox_head, 'objectness_score', 'sigmoid') != 'sigmoid':
+            raise ValueError(
+                "RegionCLIPRoIHead: quality_head needs the box head's "
+                "objectness_score='sigmoid' (a probability to multiply)")
+        self.quality_head = None if quality_head is None else MODELS.build(
+            quality_head)
         if self.with_mask and not getattr(self.mask_head, 'class_agnostic',
                                           False):
             name = type(self.mask_head).__name__
@@ -89,16 +112,61 @@ class RegionCLIPRoIHead(StandardRoIHead):
             rois (Tensor): (n, 5) RoIs (batch index, x1, y1, x2, y2).
 
         Returns:
-            dict[str, Tensor]: ``cls_score`` (n, C + 1), ``bbox_pred`` (n, 4)
-            and ``bbox_feats``, the res5 maps (n, C5, g, g) that mmdet's
-            mask loss reuses for the positive RoIs.
+            dict[str, Tensor]: ``cls_score`` (n, C + 1), ``bbox_pred`` (n, 4),
+            ``bbox_feats``, the res5 maps (n, C5, g, g) that mmdet's mask
+            loss reuses for the positive RoIs, and ``roi_feats`` (n, C4, P,
+            P).
         """
         roi_feats = self.bbox_roi_extractor(
             x[:self.bbox_roi_extractor.num_inputs], rois)
         res5_feats = self.shared_head(roi_feats)
         cls_score, bbox_pred = self.bbox_head(self._embed(res5_feats))
         return dict(
-            cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=res5_feats)
+            cls_score=cls_score,
+            bbox_pred=bbox_pred,
+            bbox_feats=res5_feats,
+            roi_feats=roi_feats)
+
+    def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
+             batch_data_samples: SampleList) -> dict:
+        """mmdet's RoI losses, and the quality head's when there is one.
+
+        Args:
+            x (tuple[Tensor]): Backbone maps; ``x[0]`` is res4.
+            rpn_results_list (list[InstanceData]): Proposals (``bboxes``).
+            batch_data_samples (list[DetDataSample]): With ``gt_instances``.
+
+        Returns:
+            dict[str, Tensor]: Losses (``loss_quality`` with a quality head).
+        """
+        losses = super().loss(x, rpn_results_list, batch_data_samples)
+        if self.quality_head is None:
+            return losses
+        # mmdet's loss renamed the proposals' ``bboxes`` to ``priors``
+        priors = [res.priors for res in rpn_results_list]
+        gts = [
+            get_box_tensor(s.gt_instances.bboxes) for s in batch_data_samples
+        ]
+        boxes, target = self.quality_head.sample(priors, gts)
+        rois = bbox2roi(boxes)
+        losses.update(
+            self.quality_head.loss(self._quality(x, rois), target))
+        return losses
+
+    def _quality(self, x: Tuple[Tensor], rois: Tensor,
+                 roi_feats: Optional[Tensor] = None) -> Tensor:
+        """(n,) quality of (n, 5) RoIs (their res4 RoI features may be
+        given), with the enlarged boxes' features for a context head."""
+        extract = self.bbox_roi_extractor
+        feats = x[:extract.num_inputs]
+        if roi_feats is None:
+            roi_feats = extract(feats, rois)
+        scale = self.quality_head.context_scale
+        if scale:
+            roi_feats = torch.cat(
+                [roi_feats, extract(feats, extract.roi_rescale(rois, scale))],
+                dim=1)
+        return self.quality_head(roi_feats)
 
     def predict_bbox(self,
                      x: Tuple[Tensor],
@@ -133,6 +201,13 @@ class RegionCLIPRoIHead(StandardRoIHead):
         if self.use_objectness and all('scores' in res
                                        for res in rpn_results_list):
             objectness = [res.scores for res in rpn_results_list]
+            if self.quality_head is not None:
+                quality = self._quality(x, rois,
+                                        results['roi_feats']).split(counts)
+                power = self.quality_head.score_power
+                objectness = [
+                    o * q.pow(power) for o, q in zip(objectness, quality)
+                ]
         return self.bbox_head.predict_by_feat(
             rois=rois.split(counts),
             cls_scores=results['cls_score'].split(counts),

@@ -1,0 +1,3 @@
+from .region_quality_head import RegionQualityHead
+
+__all__ = ['RegionQualityHead']
