@@ -4,8 +4,9 @@
 # The CLIP backbone is frozen, res5 and attention pool included: the region
 # embedding stays the (pretrained) CLIP one, only the RPN and the box
 # regressor learn, and test scores are sqrt(class probability * objectness)
-# (RegionCLIP's MULTIPLY_RPN_SCORE), since nothing learns the background;
-# the objectness is first multiplied by a learnt localization quality.
+# (RegionCLIP's MULTIPLY_RPN_SCORE), since nothing learns the background.
+# The `quality` fine-tuning recipe (mmregion.apis.ovd_settings) adds a learnt
+# localization quality (RegionQualityHead) to the objectness.
 # Trained on base boxes, the tiny CLIP's novel classes survive this and not
 # a trained backbone (docs/ovd_experiment.md: the `frozen` recipe).
 #
@@ -48,15 +49,6 @@ model = dict(
         loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
     roi_head=dict(
         use_objectness=True,
-        # a localization quality (IoU) learnt class-agnostically from the
-        # base boxes multiplies the objectness, to the 4th power: the frozen
-        # classifier names a shape as readily from a box cutting it as from
-        # one framing it (docs/ovd_experiment.md, stop 22; chosen on heldout)
-        quality_head=dict(
-            type='RegionQualityHead',
-            in_channels=res4_channels,
-            roi_size=pooler_size,
-            score_power=4.0),
         bbox_roi_extractor=dict(
             roi_layer=dict(output_size=pooler_size),
             out_channels=res4_channels),

@@ -26,16 +26,16 @@ _FROZEN: Dict[str, object] = {
 }
 
 FINETUNE_RECIPES: Dict[str, Dict[str, object]] = dict(
-    # the synthetic config as it is: the `quality` recipe below
+    # the synthetic config as it is: the `frozen` recipe below
     config={},
     # the region embedding kept as pretrained: the whole backbone frozen,
     # only the RPN and the box regressor learn; as nothing learns the
     # background, test scores are sqrt(p * objectness) (RegionCLIP's
-    # MULTIPLY_RPN_SCORE); the default of stops 20 and 21
+    # MULTIPLY_RPN_SCORE); the config's default
     frozen={**_FROZEN, 'model.roi_head.quality_head': None},
     # `frozen`, the objectness multiplied by a class-agnostic localization
     # quality learnt from the base boxes (RegionQualityHead), to the 4th
-    # power (the config's default since stop 22)
+    # power (stop 22's experiment; not exportable to ONNX yet)
     quality={
         **_FROZEN, 'model.roi_head.quality_head':
         dict(

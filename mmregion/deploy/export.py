@@ -106,6 +106,10 @@ def detector_kind(model: nn.Module) -> str:
         if model.roi_head.with_mask:
             raise ExportError('RegionCLIP with a mask head is not exported '
                               '(boxes only)')
+        if getattr(model.roi_head, 'quality_head', None) is not None:
+            raise ExportError('RegionCLIP with a quality_head '
+                              '(RegionQualityHead) is not exported: the RoI '
+                              'graph has no quality output')
         return ('regionclip_gt'
                 if model.proposal_source == 'gt' else 'regionclip_rpn')
     raise ExportError(

@@ -24,7 +24,7 @@ from mmregion.deploy.regionclip_graph import (  # noqa: E402
     rpn_module,
 )
 from mmregion.deploy.runner import ONNXDetector  # noqa: E402
-from mmregion.deploy.swaps import prepare_for_export  # noqa: E402
+from mmregion.deploy.swaps import ExportError, prepare_for_export  # noqa: E402,E501
 from mmregion.synthetic import SHAPE_CLASSES  # noqa: E402
 
 CONFIG = osp.join(REPO,
@@ -113,6 +113,16 @@ def batch(num_boxes):
             labels=torch.zeros(n, dtype=torch.long))
         out.append(s)
     return torch.randn(len(num_boxes), 3, h, w), out
+
+
+def test_a_quality_head_is_refused_before_anything_is_written(clip_files):
+    cfg, _, _ = regionclip(clip_files, 'rpn')
+    cfg.model.roi_head.quality_head = dict(
+        type='RegionQualityHead', in_channels=128, roi_size=4)
+    path = clip_files['root'] / 'quality.onnx'
+    with pytest.raises(ExportError, match='quality_head .* is not exported'):
+        export_onnx(cfg, None, str(path))
+    assert not path.exists()
 
 
 def test_given_boxes_graph_matches_at_batch_1_and_2(clip_files):

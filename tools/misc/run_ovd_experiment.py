@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
         choices=('config', 'quality', 'frozen', 'regionclip', 'trained'),
         default='config',
         help='fine-tuning settings (mmregion.apis.ovd_settings.'
-        'FINETUNE_RECIPES); default: the config as it is (= quality)')
+        'FINETUNE_RECIPES); default: the config as it is (= frozen)')
     parser.add_argument(
         '--pretrain-recipe', choices=('config', 'regionclip', 'grounded'),
         default='config',
