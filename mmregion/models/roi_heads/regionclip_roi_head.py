@@ -10,6 +10,7 @@ from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 from mmdet.utils import ConfigType, InstanceList, OptConfigType
 from torch import Tensor
+from torch.nn.modules.utils import _pair
 
 
 @MODELS.register_module()
@@ -70,6 +71,18 @@ class RegionCLIPRoIHead(StandardRoIHead):
                 "objectness_score='sigmoid' (a probability to multiply)")
         self.quality_head = None if quality_head is None else MODELS.build(
             quality_head)
+        if self.quality_head is not None:
+            extract = self.bbox_roi_extractor
+            want = (extract.out_channels,
+                    tuple(_pair(extract.roi_layers[0].output_size)))
+            got = (self.quality_head.in_channels,
+                   tuple(_pair(self.quality_head.roi_size)))
+            if want != got:
+                raise ValueError(
+                    f'RegionCLIPRoIHead: quality_head reads the '
+                    f'bbox_roi_extractor\'s RoI features, {want[0]} channels '
+                    f'at {want[1]}; got in_channels={got[0]}, roi_size='
+                    f'{got[1]}')
         if self.with_mask and not getattr(self.mask_head, 'class_agnostic',
                                           False):
             name = type(self.mask_head).__name__

@@ -120,3 +120,15 @@ def test_quality_without_objectness_is_refused():
     with pytest.raises(ValueError, match=r"objectness_score='sigmoid'"):
         _model(BOX_CONFIG, **{'roi_head.quality_head': QUALITY,
                               'roi_head.bbox_head.objectness_score': 'logit'})
+
+
+@pytest.mark.parametrize('changes, match', [
+    (dict(in_channels=64), r'128 channels at \(4, 4\); got in_channels=64, '
+     r'roi_size=\(4, 4\)'),
+    (dict(roi_size=7), r'128 channels at \(4, 4\); got in_channels=128, '
+     r'roi_size=\(7, 7\)'),
+])
+def test_quality_head_must_read_the_extractors_features(changes, match):
+    with pytest.raises(ValueError, match=match):
+        _model(BOX_CONFIG, **{'roi_head.quality_head': {**QUALITY,
+                                                        **changes}})

@@ -74,6 +74,8 @@ class RegionQualityHead(BaseModule):
         if score_power <= 0:
             raise ValueError(f'RegionQualityHead: score_power must be > 0, '
                              f'got {score_power}')
+        self.in_channels = in_channels
+        self.roi_size = roi_size
         self.score_power = score_power
         self.min_iou = min_iou
         self.num_samples = num_samples
@@ -107,8 +109,9 @@ class RegionQualityHead(BaseModule):
             gt_bboxes (list[Tensor]): Per image, (g, 4) ground-truth boxes.
 
         Returns:
-            tuple: per image the (k, 4) sampled boxes (the ground-truth boxes
-            among them), and the (sum k,) IoU targets.
+            tuple: per image the (k, 4) sampled boxes (drawn from the
+            ground-truth boxes and the proposals), and the (sum k,) IoU
+            targets.
         """
         boxes, targets = [], []
         for prior, gt in zip(priors, gt_bboxes):
